@@ -1,0 +1,1 @@
+"""The pure decision core: no I/O, no event loop, injected clock and randomness."""

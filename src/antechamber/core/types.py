@@ -1,0 +1,88 @@
+"""The values the decision core takes and returns.
+
+These are the seam between the pure core (``antechamber.core``), the state
+backends (``antechamber.state``), the simulator (``antechamber.sim``) and the
+gateway (``antechamber.gateway``). Times are integer milliseconds since the
+Unix epoch throughout; minutes appear only in fields that mirror Cloudflare's
+JSON names.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+QueueingMethod = Literal["fifo", "random", "passthrough", "reject"]
+TurnstileMode = Literal["off", "invisible", "visible_non_interactive", "visible_managed"]
+TurnstileAction = Literal["log", "infinite_queue"]
+
+MINUTE_MS = 60_000
+REFRESH_INTERVAL_S = 20
+#: A queued visitor keeps the place this long after the last refresh.
+QUEUE_PLACE_HOLD_MS = 5 * MINUTE_MS
+#: Past this estimated wait the queue reports itself full.
+QUEUE_FULL_WAIT_MINUTES = 24 * 60
+
+
+class Random(Protocol):
+    """The injected random source (``random.Random`` satisfies it)."""
+
+    def random(self) -> float: ...
+
+    def getrandbits(self, k: int, /) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventWindow:
+    """The event in force for a room, as the core needs it."""
+
+    event_id: str
+    prequeue_start_ms: int | None
+    start_ms: int
+    end_ms: int
+    shuffle_at_event_start: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoomConfig:
+    """A room's effective configuration: the room with the active event's overrides.
+
+    Built by :func:`antechamber.core.config.effective_config`; ``event`` is the
+    active (prequeueing or running, not suspended) event or ``None``.
+    """
+
+    room_id: str
+    total_active_users: int
+    new_users_per_minute: int
+    session_duration: int
+    disable_session_renewal: bool = False
+    queueing_method: QueueingMethod = "fifo"
+    queue_all: bool = False
+    suspended: bool = False
+    queueing_status_code: int = 200
+    json_response_enabled: bool = False
+    custom_page_html: str = ""
+    default_template_language: str = "en-US"
+    turnstile_mode: TurnstileMode = "invisible"
+    turnstile_action: TurnstileAction = "log"
+    enabled_origin_commands: tuple[str, ...] = ()
+    event: EventWindow | None = None
+
+
+class Outcome(enum.Enum):
+    """What the gateway does with a request."""
+
+    ORIGIN = "origin"  # pass to the origin (admitted, or passthrough)
+    QUEUE = "queue"  # answer with the queue page or JSON
+    REJECT = "reject"  # answer with the static reject page
+    BYPASS = "bypass"  # pass to the origin, untouched: no cookie, not counted
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What the gateway learned from the request before asking the core."""
+
+    bypass: bool = False  # a bypass rule or a verified crawler matched
+    websocket: bool = False
+    wants_json: bool = False

@@ -1,0 +1,1 @@
+"""Queue pages: the default template, its translations, and Mustache rendering."""

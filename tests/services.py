@@ -1,0 +1,181 @@
+"""Real services for tests: use the machine's, or start a private one, or skip.
+
+A test that needs PostgreSQL, nginx, Caddy or Chromium asks for it through the
+fixtures in ``tests/conftest.py``, which call these helpers. The order is:
+
+1. a server already listening where the environment says (``ANTECHAMBER_TEST_PG_URL``,
+   or PostgreSQL on 127.0.0.1:5432);
+2. a private instance started on a free loopback port when the binary exists;
+3. otherwise skip with the reason, except under ``CI=true``, where the missing
+   service fails the test instead: CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def missing(reason: str) -> None:
+    """Skip outside CI, fail inside it: a required service must never be silently absent."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
+    """Whether something accepts TCP connections at host:port."""
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
+    """Block until host:port accepts connections, or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(host, port):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on {host}:{port} within {timeout}s")
+
+
+def find_binary(name: str, *extra_dirs: str) -> str | None:
+    """Locate a binary on PATH or in the given directories."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for directory in extra_dirs:
+        candidate = Path(directory) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+
+
+def _pg_bin_dirs() -> list[str]:
+    return sorted((str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")), reverse=True)
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[str]:
+    """Start a throwaway PostgreSQL cluster on a free port; yield its admin URL."""
+    initdb = find_binary("initdb", *_pg_bin_dirs())
+    pg_ctl = find_binary("pg_ctl", *_pg_bin_dirs())
+    if not initdb or not pg_ctl:
+        missing("PostgreSQL is not running on 127.0.0.1:5432 and initdb/pg_ctl are not installed")
+        raise AssertionError("unreachable")
+    workdir = tempfile.mkdtemp(prefix="antechamber-pg-")
+    datadir = os.path.join(workdir, "data")
+    port = free_port()
+    # initdb refuses to run as root; a fresh root-owned machine needs another user for it.
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "nobody")
+        run_as = ["runuser", "-u", "nobody", "--"]
+    subprocess.run(
+        [*run_as, initdb, "-D", datadir, "-A", "trust", "-U", "postgres", "--no-sync"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *run_as,
+            pg_ctl,
+            "-D",
+            datadir,
+            "-l",
+            os.path.join(workdir, "log"),
+            "-o",
+            f"-p {port} -k {workdir} -h 127.0.0.1 -F",
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, pg_ctl, "-D", datadir, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_admin_url() -> Iterator[str]:
+    """Yield a URL to a PostgreSQL server this test session may create databases on."""
+    url = os.environ.get("ANTECHAMBER_TEST_PG_URL")
+    if url:
+        yield url
+    elif port_open("127.0.0.1", 5432):
+        yield "postgresql://postgres@127.0.0.1:5432/test"
+    else:
+        with private_postgres() as started:
+            yield started
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(admin_url: str) -> Iterator[str]:
+    """Create an empty, uniquely named database; yield its SQLAlchemy asyncpg URL; drop it after."""
+    import asyncio
+
+    import asyncpg
+
+    name = f"antechamber_test_{uuid.uuid4().hex[:12]}"
+
+    async def execute(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# --- binaries started by tests (nginx, caddy, chromium) ----------------------------------
+
+
+def require_binary(name: str, *extra_dirs: str) -> str:
+    """Return the binary's path, or skip (fail in CI) naming the Debian package to install."""
+    found = find_binary(name, *extra_dirs)
+    if not found:
+        missing(f"{name} is not installed (Debian: apt-get install {name})")
+        raise AssertionError("unreachable")
+    return found
+
+
+def chromium_binary() -> str:
+    """The headless browser used for page tests and screenshots."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = find_binary(name)
+        if found:
+            return found
+    missing("chromium is not installed (Debian: apt-get install chromium)")
+    raise AssertionError("unreachable")
