@@ -27,9 +27,27 @@ def compile_template(source: str) -> combustache.Template:
         raise TemplateError(str(exc)) from exc
 
 
+def to_text(value: Any) -> str:
+    """Turn a context value into text the way Cloudflare's JavaScript edge would.
+
+    Cloudflare renders templates in JavaScript, so a custom page written for it expects
+    ``{{queueIsFull}}`` to print ``false`` (not Python's ``False``) and ``{{waitTime}}``
+    to print ``5`` for 5.0.
+    """
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def render_template(source: str, context: Mapping[str, Any]) -> str:
     """Render ``source`` with ``context`` (``{{x}}`` escaped, ``{{{x}}}`` raw)."""
     try:
-        return str(compile_template(source).render(dict(context)))
+        return str(compile_template(source).render(dict(context), stringify=to_text))
     except combustache.CombustacheError as exc:
         raise TemplateError(str(exc)) from exc
