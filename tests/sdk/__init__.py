@@ -1,0 +1,1 @@
+"""Black-box tests: the official ``cloudflare`` SDK against a running Antechamber API server."""
