@@ -1,0 +1,127 @@
+"""Write a run's results: ``report.json`` for machines, ``summary.md`` for people.
+
+Each headline number is set against its DESIGN section 5 target.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from antechamber.sim.scenarios import Scenario
+
+#: DESIGN section 5 bands for one gateway node.
+PEAK_ACTIVE_MAX = 1.02
+CAPACITY_USE_MIN = 0.97
+KENDALL_TAU_MAX = 0.01
+ESTIMATE_ERROR_MAX = 0.15
+STATE_MEMORY_MAX_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TargetCheck:
+    """One measured number against its target."""
+
+    measure: str
+    target: str
+    measured: str
+    met: bool | None  # None: not applicable to this run (e.g. order under random queueing)
+
+
+def check_targets(scenario: Scenario, summary: dict[str, Any]) -> list[TargetCheck]:
+    """The DESIGN section 5 targets this run can speak to, each marked met or missed."""
+    checks: list[TargetCheck] = []
+    if scenario.arrivals_only:
+        used = summary["state_memory_bytes"]
+        checks.append(
+            TargetCheck(
+                f"state memory, {summary['core_waiting']:,} queued",
+                "≤ 64 MB",
+                f"{used / 1024 / 1024:.2f} MB",
+                used <= STATE_MEMORY_MAX_BYTES,
+            )
+        )
+        return checks
+    peak = summary["peak_active_ratio"]
+    checks.append(TargetCheck("peak active ÷ total_active_users", "≤ 1.02", f"{peak:.4f}", peak <= PEAK_ACTIVE_MAX))
+    use = summary["capacity_use_mean"]
+    checks.append(
+        TargetCheck(
+            "capacity used while people wait (mean)",
+            "≥ 97 %",
+            "n/a (nobody waited)" if use is None else f"{use * 100:.1f} %",
+            None if use is None else use >= CAPACITY_USE_MIN,
+        )
+    )
+    fifo = scenario.plan.room.queueing_method == "fifo"
+    tau = summary["kendall_tau"]
+    checks.append(
+        TargetCheck(
+            "normalised Kendall tau" + (" (after event start)" if scenario.plan.event else ""),
+            "≤ 0.01" if fifo else "n/a (random queueing)",
+            f"{tau:.5f}",
+            tau <= KENDALL_TAU_MAX if fifo else None,
+        )
+    )
+    error = summary["estimate_median_error"]
+    checks.append(
+        TargetCheck(
+            "median wait-estimate error",
+            "≤ 15 %",
+            "n/a (no estimate shown)" if error is None else f"{error * 100:.1f} %",
+            None if error is None else error <= ESTIMATE_ERROR_MAX,
+        )
+    )
+    return checks
+
+
+def write_report(
+    out_dir: Path, scenario: Scenario, summary: dict[str, Any], series: dict[str, Any], command: str
+) -> list[TargetCheck]:
+    """Write ``report.json`` and ``summary.md`` into ``out_dir``; return the target checks."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checks = check_targets(scenario, summary)
+    payload = {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "command": command,
+        "room": asdict(scenario.plan.room),
+        "event": None if scenario.plan.event is None else asdict(scenario.plan.event),
+        "crowd": asdict(scenario.crowd),
+        "duration_minutes": scenario.duration_minutes,
+        "summary": summary,
+        "targets": [asdict(check) for check in checks],
+        "series": series,
+    }
+    (out_dir / "report.json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    (out_dir / "summary.md").write_text(summary_markdown(scenario, summary, checks, command))
+    return checks
+
+
+def summary_markdown(scenario: Scenario, summary: dict[str, Any], checks: list[TargetCheck], command: str) -> str:
+    """A short Markdown page: the command, the targets table, then every headline number."""
+    verdict = {True: "met", False: "**missed**", None: "—"}
+    lines = [
+        f"# Simulation: {scenario.name}",
+        "",
+        scenario.description,
+        "",
+        f"```\n{command}\n```",
+        "",
+        "| measure | target | measured | |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {c.measure} | {c.target} | {c.measured} | {verdict[c.met]} |" for c in checks]
+    lines += ["", "| number | value |", "|---|---|"]
+    lines += [f"| {key} | {_format(value)} |" for key, value in summary.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
