@@ -73,5 +73,5 @@ def fake_core() -> CoreBinding:
         apply=state.apply,
         memory_bytes=lambda: 64,
         counts=lambda snap: (0, 0),
-        wait_minutes=lambda info: info if isinstance(info, float) else None,
+        wait_estimate=lambda info: (float(-(-info // 1)), info) if isinstance(info, float) else None,
     )

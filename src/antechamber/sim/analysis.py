@@ -124,11 +124,15 @@ def _estimate_measures(record: RunRecord, admitted: metrics.IntArray) -> tuple[d
     shown = estimate[usable]
     errors = metrics.relative_errors(shown, actual)
     signed = (shown - actual) / np.maximum(actual, 1.0)
+    raw = np.asarray(record.estimate_raw_minutes, dtype=np.float64)[usable]
+    raw_errors = metrics.relative_errors(raw, actual)
+    some = errors.size > 0
     summary: dict[str, Any] = {
         "estimates_compared": int(errors.size),
-        "estimate_median_error": float(np.median(errors)) if errors.size else None,
-        "estimate_median_signed_error": float(np.median(signed)) if errors.size else None,
-        "estimate_p90_error": float(np.percentile(errors, 90)) if errors.size else None,
+        "estimate_median_error": float(np.median(errors)) if some else None,
+        "estimate_median_signed_error": float(np.median(signed)) if some else None,
+        "estimate_p90_error": float(np.percentile(errors, 90)) if some else None,
+        "estimate_median_error_unrounded": float(np.median(raw_errors)) if some else None,
     }
     pick = np.linspace(0, errors.size - 1, num=min(errors.size, 3_000)).astype(np.int64)
     return summary, {"actual_minutes": actual[pick].tolist(), "estimate_minutes": shown[pick].tolist()}

@@ -23,8 +23,9 @@ class CoreBinding:
     memory_bytes: Callable[[], int]
     #: (active, waiting) as the core counts them, from a snapshot.
     counts: Callable[[Any], tuple[int, int]]
-    #: The ``waitTime`` a queue response shows, or ``None`` when ``waitTimeKnown`` is false.
-    wait_minutes: Callable[[Any], float | None]
+    #: From a queue response's info: (``waitTime`` shown, the unrounded estimate), both in
+    #: minutes, or ``None`` when ``waitTimeKnown`` is false.
+    wait_estimate: Callable[[Any], tuple[float, float] | None]
 
 
 def real_core() -> CoreBinding:

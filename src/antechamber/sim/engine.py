@@ -38,6 +38,7 @@ class RunRecord:
     arrival_ms: list[int]
     first_queue_ms: list[int]
     estimate_minutes: list[float]
+    estimate_raw_minutes: list[float]
     estimate_at_ms: list[int]
     admitted_ms: list[int]
     abandoned_ms: list[int]
@@ -77,6 +78,7 @@ def simulate_crowd(
         arrival_ms=arrivals,
         first_queue_ms=[-1] * n,
         estimate_minutes=[float("nan")] * n,
+        estimate_raw_minutes=[float("nan")] * n,
         estimate_at_ms=[-1] * n,
         admitted_ms=[-1] * n,
         abandoned_ms=[-1] * n,
@@ -93,7 +95,8 @@ def simulate_crowd(
     rand, expovariate = behaviour_rng.random, behaviour_rng.expovariate
     core_rng = random.Random(seed + 1)
     decide, snapshot, apply = core.decide, core.snapshot, core.apply
-    wait_minutes = core.wait_minutes
+    wait_estimate = core.wait_estimate
+    estimate_raw = record.estimate_raw_minutes
     facts = RequestFacts()
     room_id = plan.room.room_id
     epoch = plan.epoch_ms
@@ -142,9 +145,9 @@ def simulate_crowd(
             if first_queue[v] < 0:
                 first_queue[v] = t
             if estimate_at[v] < 0:
-                shown = wait_minutes(decision.info)
+                shown = wait_estimate(decision.info)
                 if shown is not None:
-                    estimate_minutes[v] = shown
+                    estimate_minutes[v], estimate_raw[v] = shown
                     estimate_at[v] = t
             if session_start[v] >= 0:
                 # An admitted visitor sent back to the queue (session over, or revoked).
