@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from antechamber.core.types import RoomConfig
+from antechamber.core.config import RoomSettings
 from antechamber.sim.crowd import ABANDON, CrowdSpec, draw_crowd
 from antechamber.sim.engine import RunRecord, simulate_crowd
 from antechamber.sim.metrics import normalised_kendall_tau
@@ -10,7 +10,7 @@ from antechamber.sim.plan import RoomPlan
 from tests.sim.fake_core import fake_core
 
 SPEC = CrowdSpec(visitors=2_000, curve="flash", arrival_minutes=5, abandon_share=0.2, late_share=0.2)
-PLAN = RoomPlan(RoomConfig("r", total_active_users=10_000, new_users_per_minute=200, session_duration=3))
+PLAN = RoomPlan(RoomSettings("r", total_active_users=10_000, new_users_per_minute=200, session_duration=3))
 
 
 def _run(seed: int = 3) -> RunRecord:

@@ -98,7 +98,7 @@ def simulate_crowd(
     wait_estimate = core.wait_estimate
     estimate_raw = record.estimate_raw_minutes
     facts = RequestFacts()
-    room_id = plan.room.room_id
+    room_id = plan.room.id
     epoch = plan.epoch_ms
     late_rate = 1.0 / (spec.late_extra_seconds * 1000.0)
     think_rate = 1.0 / (spec.think_seconds * 1000.0)

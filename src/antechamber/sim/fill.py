@@ -26,7 +26,7 @@ def fill_queue(scenario: Scenario, core: CoreBinding, seed: int) -> dict[str, An
     started = time.perf_counter()
     arrivals: list[int] = arrival_times_ms(scenario.crowd, np.random.default_rng(seed)).tolist()
     plan = scenario.plan
-    room_id, epoch = plan.room.room_id, plan.epoch_ms
+    room_id, epoch = plan.room.id, plan.epoch_ms
     decide, snapshot, apply = core.decide, core.snapshot, core.apply
     facts = RequestFacts()
     rng = random.Random(seed + 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from antechamber.core.types import RoomConfig
+from antechamber.core.config import RoomSettings
 from antechamber.sim.crowd import CrowdSpec
 from antechamber.sim.plan import EventSpec, RoomPlan
 
@@ -23,9 +23,9 @@ class Scenario:
     arrivals_only: bool = False
 
 
-def _room(total_active_users: int, new_users_per_minute: int, session_duration: int) -> RoomConfig:
-    return RoomConfig(
-        room_id=ROOM_ID,
+def _room(total_active_users: int, new_users_per_minute: int, session_duration: int) -> RoomSettings:
+    return RoomSettings(
+        id=ROOM_ID,
         total_active_users=total_active_users,
         new_users_per_minute=new_users_per_minute,
         session_duration=session_duration,
