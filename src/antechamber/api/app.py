@@ -1,0 +1,66 @@
+"""The management API's application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+
+from antechamber import __version__
+from antechamber.api.handlers import install_error_handlers
+from antechamber.api.routes import events, preview, rooms, rules, statuses, zone_settings
+from antechamber.api.status import StatusSource, ZeroStatusSource
+from antechamber.db.engine import Database
+from antechamber.db.ids import utc_now
+
+API_PREFIX = "/client/v4"
+
+
+def create_app(
+    database: Database,
+    status_source: StatusSource | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """Build the API on an open, migrated store.
+
+    Args:
+        database: the config store; the caller migrates it before and disposes it after.
+        status_source: live numbers for the status endpoint (zeros when ``None``).
+        clock: the current time, timezone-aware (injected so tests can move time).
+    """
+    app = FastAPI(
+        title="Antechamber management API",
+        version=__version__,
+        description="Cloudflare API v4 for waiting rooms, self-hosted. Every response uses the v4 envelope.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.database = database
+    app.state.status_source = status_source or ZeroStatusSource()
+    app.state.clock = clock
+    install_error_handlers(app)
+    # Zone-level paths (settings, preview) come before /{waiting_room_id} so they are not read as room ids.
+    for module in (zone_settings, preview, rooms, events, rules, statuses):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(preview.page_router)
+    app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, minus FastAPI's 422 responses: invalid input is answered with 400."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema

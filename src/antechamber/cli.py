@@ -1,0 +1,237 @@
+"""The ``antechamber`` command.
+
+::
+
+    antechamber serve [--data-dir DIR] [--api HOST:PORT] [--database-url URL]
+    antechamber zones create NAME [--json]
+    antechamber zones list [--json]
+    antechamber tokens create --scope read|write [--zone ID ...] [--name TEXT] [--json]
+    antechamber tokens list [--json]
+    antechamber tokens revoke TOKEN_ID
+    antechamber migrate
+
+Every command takes ``--data-dir`` (env ``ANTECHAMBER_DATA_DIR``, default ``./data``)
+and ``--database-url`` (env ``ANTECHAMBER_DATABASE_URL``), and migrates the store first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from antechamber.db import accounts, tokens
+from antechamber.db.engine import Database
+from antechamber.logging import configure_logging
+from antechamber.settings import Settings, parse_bind
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Antechamber: a self-hosted virtual waiting room.", no_args_is_help=True)
+zones_app = typer.Typer(help="Register and list zones (the domains rooms live in).", no_args_is_help=True)
+tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(zones_app, name="zones")
+app.add_typer(tokens_app, name="tokens")
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (env ANTECHAMBER_DATA_DIR; default ./data).")
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL of the store (env ANTECHAMBER_DATABASE_URL; default SQLite)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def load_settings(data_dir: Path | None, database_url: str | None, **overrides: Any) -> Settings:
+    """Environment settings with the command line's flags on top."""
+    flags: dict[str, Any] = {key: value for key, value in overrides.items() if value is not None}
+    if data_dir is not None:
+        flags["data_dir"] = data_dir
+    if database_url is not None:
+        flags["database_url"] = database_url
+    return Settings(**flags)
+
+
+def with_store(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open and migrate the store, run ``work`` on it, close it."""
+
+    async def run() -> T:
+        if settings.database_url is None:
+            settings.prepare_data_dir()
+        database = Database(settings.resolved_database_url())
+        try:
+            await database.migrate()
+            if settings.database_url is None:
+                settings.prepare_data_dir()
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def fail(message: str) -> None:
+    """Print to stderr and exit with status 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    api: Annotated[
+        str | None, typer.Option("--api", help="Where the API listens, HOST:PORT (default 127.0.0.1:8080).")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option("--log-level", help="debug, info, warning or error.")] = None,
+) -> None:
+    """Serve the management API (Cloudflare API v4 under /client/v4)."""
+    settings = load_settings(data_dir, database_url, api=api, log_level=log_level)
+    try:
+        parse_bind(settings.api)
+    except ValueError as exc:
+        fail(str(exc))
+    configure_logging(settings.log_level)
+    from antechamber.server import run
+
+    run(settings)
+
+
+@app.command()
+def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Bring the store's schema up to date (every other command does this too)."""
+
+    async def nothing(_database: Database) -> None:
+        return None
+
+    with_store(load_settings(data_dir, database_url), nothing)
+    typer.echo("the store is up to date")
+
+
+@zones_app.command("create")
+def zones_create(
+    name: Annotated[str, typer.Argument(help="The domain, e.g. example.com.")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: AsJson = False,
+) -> None:
+    """Register a domain as a zone and print its id."""
+
+    async def create(database: Database) -> accounts.Zone:
+        async with database.begin() as connection:
+            return await accounts.create_zone(connection, name)
+
+    try:
+        zone = with_store(load_settings(data_dir, database_url), create)
+    except accounts.ZoneError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps({"id": zone.id, "name": zone.name, "account_id": zone.account_id}))
+    else:
+        typer.echo(zone.id)
+
+
+@zones_app.command("list")
+def zones_list(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_json: AsJson = False) -> None:
+    """List the registered zones."""
+
+    async def read(database: Database) -> list[accounts.Zone]:
+        async with database.connect() as connection:
+            return await accounts.list_zones(connection)
+
+    found = with_store(load_settings(data_dir, database_url), read)
+    if as_json:
+        typer.echo(json.dumps([{"id": z.id, "name": z.name, "account_id": z.account_id} for z in found]))
+    else:
+        for zone in found:
+            typer.echo(f"{zone.id}  {zone.name}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    scope: Annotated[str, typer.Option("--scope", help="read (GET only) or write (everything).")] = "write",
+    zone: Annotated[
+        list[str] | None, typer.Option("--zone", help="Limit the token to this zone id (repeatable).")
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="A label for the token.")] = "",
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    as_json: AsJson = False,
+) -> None:
+    """Create an API token; it is printed once and only its hash is kept."""
+    if scope not in tokens.SCOPES:
+        fail(f"--scope must be one of {', '.join(tokens.SCOPES)}")
+
+    async def create(database: Database) -> tuple[str, tokens.ApiToken]:
+        async with database.begin() as connection:
+            for zone_id in zone or []:
+                if await accounts.zone_by_id(connection, zone_id) is None:
+                    raise accounts.ZoneError(f"no zone with id {zone_id!r}")
+            return await tokens.create_token(connection, scope, list(zone) if zone else None, name)  # type: ignore[arg-type]
+
+    try:
+        secret, token = with_store(load_settings(data_dir, database_url), create)
+    except accounts.ZoneError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps({"token": secret, "id": token.id, "scope": token.scope, "zones": token.zone_ids}))
+    else:
+        typer.echo(secret)
+
+
+@tokens_app.command("list")
+def tokens_list(data_dir: DataDir = None, database_url: DatabaseUrl = None, as_json: AsJson = False) -> None:
+    """List tokens (ids and scopes; the tokens themselves are not stored)."""
+
+    async def read(database: Database) -> list[tokens.ApiToken]:
+        async with database.connect() as connection:
+            return await tokens.list_tokens(connection)
+
+    found = with_store(load_settings(data_dir, database_url), read)
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "scope": t.scope,
+            "zones": t.zone_ids,
+            "created_on": t.created_on,
+            "revoked_on": t.revoked_on,
+        }
+        for t in found
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+    else:
+        for row in rows:
+            state = "revoked" if row["revoked_on"] else "active"
+            zones = ",".join(row["zones"] or ["*"])
+            typer.echo(f"{row['id']}  {row['scope']:5}  {state:7}  zones={zones}  {row['name']}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (from `tokens list`).")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a token: requests that use it get 401 from now on."""
+
+    async def revoke(database: Database) -> bool:
+        async with database.begin() as connection:
+            return await tokens.revoke_token(connection, token_id)
+
+    if not with_store(load_settings(data_dir, database_url), revoke):
+        fail(f"no active token with id {token_id!r}")
+    typer.echo(f"revoked {token_id}")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

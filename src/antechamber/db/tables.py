@@ -1,0 +1,107 @@
+"""The schema of the config store (mirrored by the Alembic migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_on", String(32), nullable=False),
+)
+
+zones = Table(
+    "zones",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(253), nullable=False, unique=True),
+    Column("search_engine_crawler_bypass", Boolean, nullable=False, default=False),
+    Column("created_on", String(32), nullable=False),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("zone_id", String(32), ForeignKey("zones.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_on", String(32), nullable=False),
+    Column("modified_on", String(32), nullable=False),
+    UniqueConstraint("zone_id", "name", name="uq_rooms_zone_name"),
+    Index("ix_rooms_zone_created", "zone_id", "created_on"),
+)
+
+# One row per (host, path) a room covers, primary route included: the unique
+# constraint is what keeps a route in one room even under concurrent writes.
+room_routes = Table(
+    "room_routes",
+    metadata,
+    Column("room_id", String(32), ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("host", String(253), nullable=False),
+    Column("path", Text, nullable=False),
+    UniqueConstraint("host", "path", name="uq_room_routes_host_path"),
+    Index("ix_room_routes_room", "room_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("room_id", String(32), ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_on", String(32), nullable=False),
+    Column("modified_on", String(32), nullable=False),
+    UniqueConstraint("room_id", "name", name="uq_events_room_name"),
+    Index("ix_events_room_created", "room_id", "created_on"),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("room_id", String(32), ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Index("ix_rules_room_position", "room_id", "position"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("scope", String(16), nullable=False),
+    # null = every zone; otherwise the list of zone ids the token may touch
+    Column("zone_ids", JSON, nullable=True),
+    Column("created_on", String(32), nullable=False),
+    Column("revoked_on", String(32), nullable=True),
+)
+
+previews = Table(
+    "previews",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("zone_id", String(32), ForeignKey("zones.id", ondelete="CASCADE"), nullable=False),
+    Column("custom_html", Text, nullable=False),
+    Column("created_on", String(32), nullable=False),
+)

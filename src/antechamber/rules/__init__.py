@@ -1,0 +1,1 @@
+"""Bypass rule expressions (Cloudflare's Rules language)."""
