@@ -10,7 +10,7 @@ JSON names.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 QueueingMethod = Literal["fifo", "random", "passthrough", "reject"]
@@ -23,6 +23,24 @@ REFRESH_INTERVAL_S = 20
 QUEUE_PLACE_HOLD_MS = 5 * MINUTE_MS
 #: Past this estimated wait the queue reports itself full.
 QUEUE_FULL_WAIT_MINUTES = 24 * 60
+REFRESH_INTERVAL_MS = REFRESH_INTERVAL_S * 1000
+
+#: Counter resolution: arrival order, session expiry and admissions are kept
+#: per second, so FIFO holds to the second (Cloudflare: to the minute).
+BUCKET_MS = 1000
+#: Queued users are grouped by the 10-second window of their last counted
+#: refresh; a whole window is dropped once its newest member's hold ran out.
+REFRESH_BUCKET_MS = 10_000
+#: Burst tolerance of the paced new-user budget: at most this much of the
+#: minute's budget may be spent at once. It must exceed the 20 s refresh
+#: interval, otherwise slots reserved for queued users who have not refreshed
+#: yet would be lost and the budget under-used.
+PACE_BURST_MS = 30_000
+#: A valid session's expiry is pushed forward only when it moves by at least
+#: this much, so parallel requests of one page rarely all emit a counter move.
+RENEW_STEP_MS = 5_000
+#: The measured outflow behind wait estimates looks this far back.
+OUTFLOW_WINDOW_S = 300
 
 
 class Random(Protocol):

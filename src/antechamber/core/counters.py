@@ -1,0 +1,110 @@
+"""The room's aggregate counters as the core sees them, and the changes it asks for.
+
+A :class:`RoomSnapshot` is read from a state backend before a decision; the
+:class:`Deltas` in the decision are applied back. Every delta is a sum, so a
+backend may merge many of them before writing (the Redis backend merges a
+second's worth per room into one script call).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from antechamber.core.types import BUCKET_MS
+
+
+class QueueView(Protocol):
+    """Read access to the waiting counters ordered by place-in-line second."""
+
+    def ahead(self, position_s: int, /) -> int:
+        """Live waiting users whose place second is earlier than ``position_s``."""
+        ...
+
+
+class EmptyQueue:
+    """A queue with nobody in it (for rooms without state and for tests)."""
+
+    __slots__ = ()
+
+    def ahead(self, position_s: int, /) -> int:
+        return 0
+
+
+EMPTY_QUEUE = EmptyQueue()
+
+
+@dataclass(frozen=True, slots=True)
+class Deltas:
+    """Counter changes from one decision (or the sum of many).
+
+    ``active`` holds ``(expiry second, +1/-1)`` pairs: an admitted user is
+    counted by the second its session ends, and a renewal moves it. ``waiting``
+    holds ``(place second, refresh bucket, +1/-1)`` triples. ``admitted`` new
+    users were let in at the time of the decision, advancing the paced budget's
+    schedule by ``pace_us`` microseconds. ``queue_open`` says the decision was an admission
+    attempt for a queued user, which marks the second as one where the outflow
+    measured the room's real capacity.
+    """
+
+    active: tuple[tuple[int, int], ...] = ()
+    waiting: tuple[tuple[int, int, int], ...] = ()
+    admitted: int = 0
+    pace_us: int = 0
+    queue_open: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.active or self.waiting or self.admitted or self.queue_open)
+
+
+NO_DELTAS = Deltas()
+
+
+@dataclass(frozen=True, slots=True)
+class RoomSnapshot:
+    """A room's counters at ``now_ms``.
+
+    ``active``: sessions not yet expired. ``waiting``: queued users holding a
+    place. ``admitted_last_minute``: new users let in during the last 60 s.
+    ``pace_tat_us``: the paced budget's theoretical arrival time (GCRA, in
+    microseconds so that the per-admission interval 60 s / ``new_users_per_minute``
+    keeps its precision).
+    ``open_seconds`` / ``admitted_open``: of the last ``OUTFLOW_WINDOW_S``, the seconds in which
+    queued users were trying to get in, and the admissions made in them; the
+    measured outflow is ``admitted_open`` per ``open_seconds``.
+    """
+
+    now_ms: int = 0
+    active: int = 0
+    waiting: int = 0
+    admitted_last_minute: int = 0
+    pace_tat_us: int = 0
+    open_seconds: int = 0
+    admitted_open: int = 0
+    queue: QueueView = EMPTY_QUEUE
+
+    def with_deltas(self, deltas: Deltas) -> RoomSnapshot:
+        """This snapshot with ``deltas`` folded in, for callers that reuse one snapshot.
+
+        Folding keeps a reused snapshot from admitting more than its free slots.
+        The queue view is not updated: users admitted since the snapshot still
+        count as ahead, which can only delay admissions, never add any.
+        """
+        if not deltas:
+            return self
+        now_s = self.now_ms // BUCKET_MS
+        active = self.active + sum(n for expiry_s, n in deltas.active if expiry_s >= now_s)
+        waiting = self.waiting + sum(n for _, _, n in deltas.waiting)
+        tat = self.pace_tat_us
+        if deltas.pace_us:
+            tat = max(tat, self.now_ms * 1000) + deltas.pace_us
+        return RoomSnapshot(
+            self.now_ms,
+            active,
+            waiting,
+            self.admitted_last_minute + deltas.admitted,
+            tat,
+            self.open_seconds,
+            self.admitted_open,
+            self.queue,
+        )

@@ -1,0 +1,285 @@
+"""The decision: what to do with one request to a room.
+
+Pure: the clock (``now_ms``), the randomness (``rng``) and the room's counters
+(``snapshot``) come in as arguments, and the counter changes go out in the
+decision for the caller to apply. Order of checks: suspended → bypass → valid
+session → infinite queue → queue_all → event prequeue → queueing method →
+admission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from antechamber.core.counters import NO_DELTAS, Deltas, RoomSnapshot
+from antechamber.core.info import QueueInfo, Wait, build_info, queue_is_full
+from antechamber.core.ticket import FLAG_NO_RENEW, FLAG_PLACED, FLAG_SHUFFLED, Ticket, event_tag
+from antechamber.core.types import (
+    BUCKET_MS,
+    MINUTE_MS,
+    PACE_BURST_MS,
+    REFRESH_BUCKET_MS,
+    REFRESH_INTERVAL_MS,
+    RENEW_STEP_MS,
+    Outcome,
+    Random,
+    RequestFacts,
+    RoomConfig,
+)
+
+Reason = Literal[
+    "suspended",  # room suspended: straight to origin, no cookie
+    "bypass",  # a bypass rule or verified crawler matched
+    "session",  # valid session
+    "passthrough",  # admitted by the passthrough method
+    "admitted",  # admitted from the queue (or straight in)
+    "queued",  # counted refresh, not admitted
+    "early",  # refresh sooner than 20 s after the last counted one: ignored
+    "full",  # queue full: no place yet
+    "queue_all",  # queue_all: held
+    "prequeue",  # event prequeue: held
+    "reject",  # reject method
+    "infinite",  # failed the challenge under infinite_queue
+    "websocket",  # WebSocket upgrade without a valid session
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome, the cookie to set (None = set none), the counter changes and the page fields.
+
+    ``info`` is present for ``QUEUE`` and ``REJECT`` outcomes.
+    """
+
+    outcome: Outcome
+    ticket: Ticket | None
+    deltas: Deltas
+    info: QueueInfo | None
+    reason: Reason
+
+
+_SUSPENDED = Decision(Outcome.BYPASS, None, NO_DELTAS, None, "suspended")
+_BYPASS = Decision(Outcome.BYPASS, None, NO_DELTAS, None, "bypass")
+
+
+def free_slots(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
+    """New users that may be let in now: min(active headroom, paced new-user budget).
+
+    The budget is a GCRA: one admission every 60 s / ``new_users_per_minute``
+    with up to ``PACE_BURST_MS`` of it spent at once, and never more than
+    ``new_users_per_minute`` in any 60 s.
+    """
+    by_active = config.total_active_users - snapshot.active
+    nupm = config.new_users_per_minute
+    by_minute = nupm - snapshot.admitted_last_minute
+    if by_active <= 0 or by_minute <= 0:
+        return 0
+    now_us = now_ms * 1000
+    slack = now_us + PACE_BURST_MS * 1000 - max(snapshot.pace_tat_us, now_us)
+    if slack < 0:
+        return 0
+    interval = (MINUTE_MS * 1000) // nupm
+    by_pace = slack // interval + 1 if interval else by_minute
+    return min(by_active, by_minute, by_pace)
+
+
+def decide(
+    config: RoomConfig,
+    snapshot: RoomSnapshot,
+    ticket: Ticket | None,
+    facts: RequestFacts,
+    now_ms: int,
+    rng: Random,
+) -> Decision:
+    """Decide one request.
+
+    Args:
+        config: the room's effective configuration (see ``effective_config``).
+        snapshot: the room's counters, read at (or shortly before) ``now_ms``.
+        ticket: the opened cookie, or None when missing or invalid.
+        facts: what the gateway learned from the request.
+        now_ms: the current time, ms since the epoch.
+        rng: random source for the rank of new users and random-queue draws.
+    """
+    if config.suspended:
+        return _SUSPENDED
+    if facts.bypass:
+        return _BYPASS
+    if ticket is not None:
+        if ticket.session_valid(now_ms):
+            return _renew(config, ticket, now_ms)
+        if ticket.infinite_queue:
+            return _infinite(config, snapshot, ticket, now_ms)
+        if not ticket.queue_valid(now_ms):
+            ticket = None
+    counted = ticket is None or now_ms - ticket.refresh_ms >= REFRESH_INTERVAL_MS
+    if ticket is None:
+        ticket = _new_ticket(config, now_ms, rng)
+    if facts.websocket:
+        # An upgrade cannot show a page or carry the queue forward: only a valid session passes.
+        info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE)
+        return Decision(Outcome.QUEUE, ticket if ticket.refresh_ms else None, NO_DELTAS, info, "websocket")
+    event = config.event
+    if config.queue_all or (event is not None and now_ms < event.start_ms):
+        reason: Reason = "queue_all" if config.queue_all else "prequeue"
+        if counted:
+            ticket, waiting = _place(ticket, now_ms)
+            deltas = Deltas(waiting=waiting) if waiting else NO_DELTAS
+        else:
+            deltas = NO_DELTAS
+        return Decision(
+            Outcome.QUEUE, ticket, deltas, build_info(config, snapshot, ticket, now_ms, Wait.UNKNOWN), reason
+        )
+    method = config.queueing_method
+    if method == "passthrough":
+        return _admit(config, ticket, now_ms, "passthrough", queue_open=False)
+    if method == "reject":
+        return _reject(config, snapshot, ticket, now_ms)
+    if not counted:
+        info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=queue_is_full(config, snapshot))
+        return Decision(Outcome.QUEUE, ticket, NO_DELTAS, info, "early")
+    return _attempt(config, snapshot, ticket, now_ms, rng)
+
+
+def _attempt(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int, rng: Random) -> Decision:
+    """A counted refresh (or first arrival) under fifo or random: admit or keep queued."""
+    placed = ticket.placed
+    queue_open = placed or snapshot.waiting > 0
+    free = free_slots(config, snapshot, now_ms)
+    if free > 0:
+        if config.queueing_method == "random":
+            # One lottery draw per counted refresh, odds free / waiting.
+            contenders = snapshot.waiting + (0 if placed else 1)
+            win = rng.random() * contenders < free
+        else:
+            # FIFO: in when everyone live who arrived in an earlier second fits in the free slots.
+            ahead = snapshot.queue.ahead(ticket.position_s) if placed else snapshot.waiting
+            win = ahead < free
+        if win:
+            return _admit(config, ticket, now_ms, "admitted", queue_open=queue_open)
+    full = queue_is_full(config, snapshot)
+    if full and not placed:
+        # Past 24 hours of wait a newcomer gets a cookie but no place yet.
+        ticket = _with(ticket, refresh_ms=now_ms)
+        deltas = Deltas(queue_open=queue_open)
+        info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=True)
+        return Decision(Outcome.QUEUE, ticket, deltas, info, "full")
+    ticket, waiting = _place(ticket, now_ms)
+    info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=full)
+    return Decision(Outcome.QUEUE, ticket, Deltas(waiting=waiting, queue_open=True), info, "queued")
+
+
+def _new_ticket(config: RoomConfig, now_ms: int, rng: Random) -> Ticket:
+    rank = rng.getrandbits(32)
+    position_s = now_ms // BUCKET_MS
+    flags = 0
+    event = config.event
+    tag = 0
+    if event is not None:
+        tag = event_tag(event.event_id)
+        pq = event.prequeue_start_ms
+        if event.shuffle_at_event_start and pq is not None and pq <= now_ms < event.start_ms:
+            # A shuffled prequeue keys the place by rank: a uniform second inside
+            # the prequeue window, so its users go in random order and ahead of
+            # everyone arriving after the start.
+            pq_s = pq // BUCKET_MS
+            span = max(1, event.start_ms // BUCKET_MS - pq_s)
+            position_s = pq_s + ((rank * span) >> 32)
+            flags = FLAG_SHUFFLED
+    return Ticket(now_ms, position_s, rank, 0, 0, 0, tag, flags)
+
+
+def _with(ticket: Ticket, *, refresh_ms: int, flags: int | None = None) -> Ticket:
+    return Ticket(
+        ticket.arrival_ms,
+        ticket.position_s,
+        ticket.rank,
+        refresh_ms,
+        ticket.accepted_ms,
+        ticket.expires_ms,
+        ticket.event_tag,
+        ticket.flags if flags is None else flags,
+    )
+
+
+def _place(ticket: Ticket, now_ms: int) -> tuple[Ticket, tuple[tuple[int, int, int], ...]]:
+    """Count a refresh: move the place to the current refresh bucket (or take one)."""
+    new_bucket = now_ms // REFRESH_BUCKET_MS
+    pos = ticket.position_s
+    waiting: tuple[tuple[int, int, int], ...]
+    if ticket.placed:
+        old_bucket = ticket.refresh_bucket
+        waiting = () if old_bucket == new_bucket else ((pos, old_bucket, -1), (pos, new_bucket, 1))
+    else:
+        waiting = ((pos, new_bucket, 1),)
+    return _with(ticket, refresh_ms=now_ms, flags=ticket.flags | FLAG_PLACED), waiting
+
+
+def _release(ticket: Ticket) -> tuple[tuple[int, int, int], ...]:
+    return ((ticket.position_s, ticket.refresh_bucket, -1),) if ticket.placed else ()
+
+
+def _admit(config: RoomConfig, ticket: Ticket, now_ms: int, reason: Reason, *, queue_open: bool) -> Decision:
+    expires = now_ms + config.session_duration * MINUTE_MS
+    flags = ticket.flags & ~(FLAG_PLACED | FLAG_NO_RENEW)
+    if config.disable_session_renewal:
+        flags |= FLAG_NO_RENEW
+    tag = event_tag(config.event.event_id) if config.event is not None else 0
+    admitted = Ticket(
+        ticket.arrival_ms, ticket.position_s, ticket.rank, ticket.refresh_ms or now_ms, now_ms, expires, tag, flags
+    )
+    deltas = Deltas(
+        active=((expires // BUCKET_MS, 1),),
+        waiting=_release(ticket),
+        admitted=1,
+        pace_us=(MINUTE_MS * 1000) // config.new_users_per_minute,
+        queue_open=queue_open,
+    )
+    return Decision(Outcome.ORIGIN, admitted, deltas, None, reason)
+
+
+def _renew(config: RoomConfig, ticket: Ticket, now_ms: int) -> Decision:
+    """A valid session: pass, pushing the expiry forward unless renewal is off.
+
+    The expiry never moves backwards, so a session issued under an event keeps
+    its expiry after the event ends.
+    """
+    if ticket.flags & FLAG_NO_RENEW or config.disable_session_renewal:
+        return Decision(Outcome.ORIGIN, ticket, NO_DELTAS, None, "session")
+    expires = now_ms + config.session_duration * MINUTE_MS
+    if expires - ticket.expires_ms < RENEW_STEP_MS:
+        return Decision(Outcome.ORIGIN, ticket, NO_DELTAS, None, "session")
+    renewed = Ticket(
+        ticket.arrival_ms,
+        ticket.position_s,
+        ticket.rank,
+        ticket.refresh_ms,
+        ticket.accepted_ms,
+        expires,
+        ticket.event_tag,
+        ticket.flags,
+    )
+    deltas = Deltas(active=((ticket.expires_ms // BUCKET_MS, -1), (expires // BUCKET_MS, 1)))
+    return Decision(Outcome.ORIGIN, renewed, deltas, None, "session")
+
+
+def _reject(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int) -> Decision:
+    # A queued visitor loses the place; its cookie is rewritten so the place is not released twice.
+    deltas = Deltas(waiting=_release(ticket)) if ticket.placed else NO_DELTAS
+    cookie = None
+    if ticket.refresh_ms:
+        cookie = _with(ticket, refresh_ms=ticket.refresh_ms, flags=ticket.flags & ~FLAG_PLACED)
+    info = build_info(config, snapshot, ticket, now_ms, Wait.REJECT)
+    return Decision(Outcome.REJECT, cookie, deltas, info, "reject")
+
+
+def _infinite(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int) -> Decision:
+    """A queue that looks real and never moves; the visitor holds no place."""
+    deltas = Deltas(waiting=_release(ticket)) if ticket.placed else NO_DELTAS
+    refresh = ticket.refresh_ms
+    if not refresh or now_ms - refresh >= REFRESH_INTERVAL_MS:
+        refresh = now_ms
+    ticket = _with(ticket, refresh_ms=refresh, flags=ticket.flags & ~FLAG_PLACED)
+    info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE)
+    return Decision(Outcome.QUEUE, ticket, deltas, info, "infinite")

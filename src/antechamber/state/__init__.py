@@ -1,0 +1,1 @@
+"""Room state backends: aggregate, time-bucketed counters, never a record per visitor."""

@@ -1,0 +1,156 @@
+"""The in-process state backend: exact, for one process.
+
+Per room: active sessions counted by their expiry second, waiting users by
+(place second, refresh bucket) (see :mod:`antechamber.state.waiting`), and a
+5-minute ring of admissions for the per-minute cap and the measured outflow,
+plus the paced budget's schedule. Snapshots share the live waiting counters,
+so a snapshot taken per request is exact.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from antechamber.core.counters import Deltas, RoomSnapshot
+from antechamber.core.types import BUCKET_MS, OUTFLOW_WINDOW_S
+from antechamber.state.waiting import WaitingCounters
+
+_RING = OUTFLOW_WINDOW_S  # seconds of admission history
+_MINUTE_S = 60
+#: Past this gap it is cheaper to scan the expiry keys than every second.
+_SCAN_LIMIT = 4096
+
+
+class _Room:
+    __slots__ = (
+        "active",
+        "active_floor_s",
+        "active_total",
+        "adm",
+        "adm_open_total",
+        "adm_minute",
+        "adm_total",
+        "open",
+        "open_total",
+        "pace_tat_us",
+        "ring_s",
+        "waiting",
+    )
+
+    def __init__(self, now_s: int) -> None:
+        self.active: dict[int, int] = {}  # expiry second -> sessions
+        self.active_total = 0
+        self.active_floor_s = now_s  # expiry seconds below this are gone
+        self.waiting = WaitingCounters()
+        self.adm = [0] * _RING  # admissions per second, by second % _RING
+        self.open = [False] * _RING  # queued users tried to get in during that second
+        self.adm_total = 0
+        self.adm_minute = 0  # admissions in the last 60 s
+        self.open_total = 0
+        self.adm_open_total = 0  # admissions in open seconds
+        self.ring_s = now_s  # the newest second in the ring
+        self.pace_tat_us = 0
+
+    def advance(self, now_ms: int) -> None:
+        """Expire sessions, refresh buckets and admission history up to ``now_ms``."""
+        now_s = now_ms // BUCKET_MS
+        if now_s > self.active_floor_s:
+            active = self.active
+            if now_s - self.active_floor_s <= _SCAN_LIMIT:
+                gone = sum(active.pop(s, 0) for s in range(self.active_floor_s, now_s))
+            else:
+                old = [s for s in active if s < now_s]
+                gone = sum(active.pop(s) for s in old)
+            self.active_total -= gone
+            self.active_floor_s = now_s
+        if now_s > self.ring_s:
+            adm = self.adm
+            for s in range(max(self.ring_s + 1, now_s - _RING + 1), now_s + 1):
+                slot = s % _RING
+                n = adm[slot]
+                self.adm_total -= n
+                if self.open[slot]:
+                    self.open_total -= 1
+                    self.adm_open_total -= n
+                    self.open[slot] = False
+                adm[slot] = 0
+            if now_s - self.ring_s < _MINUTE_S:
+                # Seconds leaving the last minute: (ring_s - 59) .. (now_s - 60).
+                for s in range(self.ring_s - _MINUTE_S + 1, now_s - _MINUTE_S + 1):
+                    self.adm_minute -= adm[s % _RING]
+            else:
+                self.adm_minute = 0
+            self.ring_s = now_s
+        self.waiting.expire(now_ms)
+
+    def apply(self, deltas: Deltas, now_ms: int) -> None:
+        for expiry_s, n in deltas.active:
+            if expiry_s >= self.active_floor_s:  # an expired second's users already left
+                self.active[expiry_s] = self.active.get(expiry_s, 0) + n
+                self.active_total += n
+        waiting = self.waiting
+        for position_s, bucket, n in deltas.waiting:
+            waiting.add(position_s, bucket, n)
+        slot = self.ring_s % _RING
+        if deltas.queue_open and not self.open[slot]:
+            self.open[slot] = True
+            self.open_total += 1
+            self.adm_open_total += self.adm[slot]
+        if deltas.admitted:
+            self.adm[slot] += deltas.admitted
+            self.adm_total += deltas.admitted
+            self.adm_minute += deltas.admitted
+            if self.open[slot]:
+                self.adm_open_total += deltas.admitted
+        if deltas.pace_us:
+            self.pace_tat_us = max(self.pace_tat_us, now_ms * 1000) + deltas.pace_us
+
+    def memory_bytes(self) -> int:
+        return (
+            sys.getsizeof(self.active)
+            + sys.getsizeof(self.adm)
+            + sys.getsizeof(self.open)
+            + self.waiting.memory_bytes()
+            + 64 * len(self.__slots__)
+        )
+
+
+class MemoryState:
+    """Room counters in this process; implements :class:`~antechamber.state.base.RoomState`."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, _Room] = {}
+
+    def _room(self, room_id: str, now_ms: int) -> _Room:
+        room = self._rooms.get(room_id)
+        if room is None:
+            room = self._rooms[room_id] = _Room(now_ms // BUCKET_MS)
+        room.advance(now_ms)
+        return room
+
+    def snapshot(self, room_id: str, now_ms: int, /) -> RoomSnapshot:
+        """The room's counters at ``now_ms``; the queue view stays live."""
+        room = self._room(room_id, now_ms)
+        return RoomSnapshot(
+            now_ms,
+            room.active_total,
+            room.waiting.total,
+            room.adm_minute,
+            room.pace_tat_us,
+            room.open_total,
+            room.adm_open_total,
+            room.waiting,
+        )
+
+    def apply(self, room_id: str, deltas: Deltas, now_ms: int, /) -> None:
+        """Add one decision's (or a merged batch's) deltas at ``now_ms``."""
+        if deltas:
+            self._room(room_id, now_ms).apply(deltas, now_ms)
+
+    def drop_room(self, room_id: str) -> None:
+        """Forget a deleted room's counters."""
+        self._rooms.pop(room_id, None)
+
+    def memory_bytes(self) -> int:
+        """Bytes held for all rooms' counters."""
+        return sys.getsizeof(self._rooms) + sum(r.memory_bytes() for r in self._rooms.values())
