@@ -57,6 +57,7 @@ INVALID_ROOMS: dict[str, dict[str, Any]] = {
     "total_active_users below 200": {"total_active_users": 199},
     "new_users_per_minute below 200": {"new_users_per_minute": 199},
     "total_active_users above int32": {"total_active_users": 2_147_483_648},
+    "new_users_per_minute above total_active_users": {"total_active_users": 300, "new_users_per_minute": 301},
     "session_duration 31": {"session_duration": 31},
     "session_duration 0": {"session_duration": 0},
     "name with space and bang": {"name": "bad name!"},
@@ -107,7 +108,7 @@ class TestInvalidRoom:
     def test_create_rejected(self, cf: cloudflare.Cloudflare, api_server: ApiServer, case: str) -> None:
         """Creating a room with an invalid value is a 400 and stores nothing."""
         host = unique_host(SETTINGS_ZONE)
-        body = valid_room(host=host, **fill_host(INVALID_ROOMS[case], host))
+        body = valid_room(**{"host": host, **fill_host(INVALID_ROOMS[case], host)})
         rejects(
             cf,
             api_server.settings_zone_id,

@@ -88,6 +88,11 @@ class TestPreview:
         html = render(preview_url, queueing_method="random")
         assert "<p>RANDOM</p>" in html and "<p>FIFO</p>" not in html
 
+    def test_reject_method(self, preview_url: str) -> None:
+        """queueing_method=reject renders the template as a reject queue."""
+        html = render(preview_url, queueing_method="reject")
+        assert "<p>REJECT</p>" in html and "<p>FIFO</p>" not in html
+
     def test_passthrough_shows_origin(self, preview_url: str) -> None:
         """queueing_method=passthrough shows the fake origin page reading Welcome, not the template."""
         html = render(preview_url, queueing_method="passthrough")
@@ -113,3 +118,16 @@ class TestPreview:
         raw = cf.waiting_rooms.page.with_raw_response.preview(zone_id=api_server.zone_id, custom_html="<p>x</p>")
         body = raw.http_response.json()
         assert body["success"] is True and isinstance(body["result"]["preview_url"], str)
+
+    def test_broken_template_never_500(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
+        """A template that is not valid Mustache is refused with a 400, or its preview answers without a 5xx."""
+        try:
+            result = cf.waiting_rooms.page.preview(
+                zone_id=api_server.zone_id, custom_html="<p>{{#open}}never closed</p>"
+            )
+        except cloudflare.BadRequestError as exc:
+            assert 400 == exc.status_code
+            return
+        assert result is not None and result.preview_url
+        response = httpx.get(result.preview_url, timeout=10)
+        assert response.status_code < 500, f"preview of a broken template answered {response.status_code}"

@@ -108,6 +108,12 @@ class TestCreate:
         listed = {room.id: room for room in cf.waiting_rooms.list(zone_id=api_server.zone_id, per_page=100)}
         assert fields == writable(listed[created.id])
 
+    def test_additional_route_path_defaults_to_root(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
+        """An additional route given without a path covers "/"."""
+        extra = unique_host(api_server.zone_name)
+        room = new_room(cf, api_server.zone_id, cookie_suffix="s", additional_routes=[{"host": extra}])
+        assert [{"host": extra, "path": "/"}] == [r.model_dump() for r in room.additional_routes or []]
+
     def test_ids_are_unique(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
         """Two rooms created back to back get different ids."""
         first = new_room(cf, api_server.zone_id)

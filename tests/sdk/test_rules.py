@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import cloudflare
+import pytest
 from cloudflare.types.waiting_rooms import WaitingRoomRule
 
 from tests.sdk.support import HEX32, ApiServer, assert_cloudflare_error, new_room, raises
@@ -108,7 +110,7 @@ class TestUpdate:
 
 class TestEdit:
     def edit(
-        self, cf: cloudflare.Cloudflare, api_server: ApiServer, rid: str, rule: WaitingRoomRule, **position: str | int
+        self, cf: cloudflare.Cloudflare, api_server: ApiServer, rid: str, rule: WaitingRoomRule, **position: Any
     ) -> list[WaitingRoomRule]:
         """Edit ``rule`` with its own fields and the given position; return the new list."""
         return cf.waiting_rooms.rules.edit(
@@ -161,6 +163,27 @@ class TestEdit:
             edited.description,
             edited.enabled,
         )
+        assert rules == cf.waiting_rooms.rules.get(rid, zone_id=api_server.zone_id).result
+
+    def test_edit_bumps_version(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
+        """Editing a rule gives it a new version and a later last_updated; the other rules keep theirs."""
+        rid, (a, b, c) = three_rules(cf, api_server)
+        rules = self.edit(cf, api_server, rid, b, index=2)
+        assert [a.version, c.version] == [rules[0].version, rules[2].version]
+        assert b.version != rules[1].version
+        assert rules[1].last_updated is not None and b.last_updated is not None
+        assert rules[1].last_updated >= b.last_updated
+
+    @pytest.mark.parametrize(
+        "position",
+        [{"index": 0}, {"index": 4}, {"before": "0" * 32}, {"after": "0" * 32}, {"index": 1, "after": ""}],
+        ids=["index 0", "index past the end", "before unknown rule", "after unknown rule", "two positions"],
+    )
+    def test_bad_position(self, cf: cloudflare.Cloudflare, api_server: ApiServer, position: dict[str, Any]) -> None:
+        """A position outside 1..len, naming an unknown rule, or giving two places is a 400 and moves nothing."""
+        rid, rules = three_rules(cf, api_server)
+        err = raises(cloudflare.BadRequestError, lambda: self.edit(cf, api_server, rid, rules[0], **position))
+        assert_cloudflare_error(err, 400)
         assert rules == cf.waiting_rooms.rules.get(rid, zone_id=api_server.zone_id).result
 
 
