@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -88,7 +88,7 @@ class Catalog:
         return self.text("duration_join", a=self.count("days", days), b=self.count("hours", hours))
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_catalog(language: str) -> Catalog:
     """The catalog for ``language`` (unknown languages get ``en-US``), loaded once."""
     language = resolve_language(language)

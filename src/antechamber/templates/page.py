@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 _STYLE_SLOT = "{{>style}}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_template(name: str) -> str:
     """The source of ``default/<name>.mustache`` with the shared stylesheet inlined."""
     folder = resources.files("antechamber.templates").joinpath("default")
@@ -77,8 +77,8 @@ def render_queue_page(
     if custom_html and _custom_template_ok(custom_html):
         try:
             return render_template(custom_html, context)
-        except (TemplateError, RecursionError) as exc:
-            logger.warning("custom_page_html failed to render, serving the default page: %s", exc)
+        except Exception as exc:  # an operator's template must never fail a visitor's request
+            logger.warning("custom_page_html failed to render, serving the default page: %r", exc)
     return render_template(default_template("queue"), context)
 
 

@@ -12,10 +12,33 @@ from functools import lru_cache
 from typing import Any
 
 import combustache
+import combustache.ctx
 
 
 class TemplateError(ValueError):
     """The template text is not valid Mustache."""
+
+
+def _plain_lookup(item: Any, key: str) -> Any:
+    """Resolve one part of a (dotted) name in plain data only: mapping keys and list indexes.
+
+    combustache falls back to ``getattr`` and calls whatever callable it finds, so
+    ``{{waitTime.__class__.__base__.__subclasses__}}`` would walk from an int to every
+    class in the process, and a section would call the result with operator-written
+    text. Operator templates are untrusted, so attributes are never looked up.
+    """
+    if isinstance(item, Mapping):
+        return item[key] if key in item else combustache.ctx.MISSING
+    if isinstance(item, list | tuple):
+        try:
+            return item[int(key)]
+        except (ValueError, IndexError):
+            return combustache.ctx.MISSING
+    return combustache.ctx.MISSING
+
+
+# Patched on the class because combustache builds its Ctx internally for every render.
+combustache.ctx.Ctx.deep_get = staticmethod(_plain_lookup)
 
 
 @lru_cache(maxsize=256)
