@@ -68,6 +68,9 @@ INVALID_ROOMS: dict[str, dict[str, Any]] = {
     "wildcard host": {"host": f"*.{SETTINGS_ZONE}"},
     "host outside the zone": {"host": "shop.example.org"},
     "host sharing only a suffix": {"host": f"evil{SETTINGS_ZONE}"},
+    "host with port": {"host": f"{HOST}:8443"},
+    "host with path": {"host": f"{HOST}/shop"},
+    "path without leading slash": {"path": "shop"},
     "path with wildcard": {"path": "/shop/*"},
     "path with query": {"path": "/shop?x=1"},
     "queueing_status_code 201": {"queueing_status_code": 201},
@@ -77,6 +80,7 @@ INVALID_ROOMS: dict[str, dict[str, Any]] = {
     "turnstile_action unknown": {"turnstile_action": "block"},
     "cookie samesite unknown": {"cookie_attributes": {"samesite": "sometimes", "secure": "auto"}},
     "origin command unknown": {"enabled_origin_commands": ["explode"]},
+    "cookie_suffix breaking the cookie header": {"cookie_suffix": "x; Domain=evil.example"},
     "total_active_users not a number": {"total_active_users": "many"},
     "session_duration fractional": {"session_duration": 5.5},
     "additional_routes without cookie_suffix": {"additional_routes": [{"host": HOST, "path": "/extra"}]},
@@ -140,6 +144,26 @@ class TestInvalidRoom:
                 host=str(room.host),
                 total_active_users=199,
                 new_users_per_minute=200,
+            ),
+        )
+
+    def test_patch_dropping_cookie_suffix(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
+        """A PATCH that empties cookie_suffix on a room with additional routes is a 400 (merged body is checked)."""
+        zone = api_server.settings_zone_id
+        room = new_room(
+            cf, zone, SETTINGS_ZONE, cookie_suffix="keep", additional_routes=[{"host": unique_host(SETTINGS_ZONE)}]
+        )
+        rejects(
+            cf,
+            zone,
+            lambda: cf.waiting_rooms.edit(
+                str(room.id),
+                zone_id=zone,
+                name=str(room.name),
+                host=str(room.host),
+                total_active_users=300,
+                new_users_per_minute=200,
+                cookie_suffix="",
             ),
         )
 
@@ -357,6 +381,26 @@ class TestInvalidEvent:
                 name=str(second.name),
                 event_start_time=str(first.event_start_time),
                 event_end_time=str(first.event_end_time),
+            ),
+        )
+
+    def test_edit_leaving_one_limit(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
+        """A PATCH that clears one of an event's two user limits is a 400 (the merged event is checked)."""
+        room = new_room(cf, api_server.zone_id)
+        rid = str(room.id)
+        event = new_event(cf, api_server.zone_id, rid, total_active_users=800, new_users_per_minute=400)
+        rejects_event(
+            cf,
+            api_server.zone_id,
+            rid,
+            lambda: cf.waiting_rooms.events.edit(
+                str(event.id),
+                zone_id=api_server.zone_id,
+                waiting_room_id=rid,
+                name=str(event.name),
+                event_start_time=str(event.event_start_time),
+                event_end_time=str(event.event_end_time),
+                new_users_per_minute=None,
             ),
         )
 
