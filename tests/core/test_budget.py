@@ -7,7 +7,6 @@ import random
 from antechamber.core.counters import RoomSnapshot
 from antechamber.core.decide import decide, free_slots
 from antechamber.core.types import PACE_BURST_MS, Outcome
-
 from tests.core.harness import MINUTE, NO_FACTS, SECOND, T0, Room, room_config
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from antechamber.core.config import EventSettings, RoomSettings, active_event, effective_config, next_change_ms
-
 from tests.core.harness import MINUTE, T0
 
 ROOM = RoomSettings(id="r1", total_active_users=1000, new_users_per_minute=500, session_duration=10)

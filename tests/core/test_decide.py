@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from antechamber.core.types import QUEUE_PLACE_HOLD_MS, Outcome, RequestFacts
-
-from tests.core.harness import MINUTE, SECOND, Room, Visitor, room_config
+from tests.core.harness import MINUTE, SECOND, Room, room_config
 
 
 def test_open_room_admits_straight_in_and_counts_the_session() -> None:

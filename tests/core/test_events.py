@@ -9,7 +9,6 @@ from scipy import stats
 
 from antechamber.core.config import EventSettings, RoomSettings, effective_config
 from antechamber.core.types import Outcome
-
 from tests.core.harness import MINUTE, SECOND, T0, Room, Visitor
 
 ROOM = RoomSettings(id="room-e", total_active_users=100_000, new_users_per_minute=600, session_duration=5)
