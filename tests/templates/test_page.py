@@ -131,7 +131,7 @@ class TestStates:
         """The queue page refreshes by meta tag as well and shows when it was last updated."""
         html = render_queue_page(QUEUE, language="en-US")
         assert '<meta http-equiv="refresh" content="20">' in html
-        assert 'Last updated: <time datetime="2026-11-21T15:30:12.000Z">15:30:12 UTC</time>' in html
+        assert 'Last updated: <time dir="ltr" datetime="2026-11-21T15:30:12.000Z">15:30:12 UTC</time>' in html
 
     def test_no_refresh_meta_without_interval(self) -> None:
         """A refresh interval of 0 leaves the meta refresh out."""

@@ -89,7 +89,8 @@ def _last_updated_html(catalog: Catalog, iso: str) -> str:
     if clock is None:
         return ""
     before, _, after = catalog.strings["last_updated"].partition("{time}")
-    stamp = f'<time datetime="{escape(iso)}">{clock}</time>'
+    # dir="ltr" isolates the clock so right-to-left text does not reorder "15:30:12 UTC".
+    stamp = f'<time dir="ltr" datetime="{escape(iso)}">{clock}</time>'
     return escape(before) + stamp + escape(after)
 
 

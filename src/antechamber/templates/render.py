@@ -19,6 +19,9 @@ class TemplateError(ValueError):
     """The template text is not valid Mustache."""
 
 
+_MISSING = combustache.ctx.MISSING
+
+
 def _plain_lookup(item: Any, key: str) -> Any:
     """Resolve one part of a (dotted) name in plain data only: mapping keys and list indexes.
 
@@ -27,14 +30,16 @@ def _plain_lookup(item: Any, key: str) -> Any:
     class in the process, and a section would call the result with operator-written
     text. Operator templates are untrusted, so attributes are never looked up.
     """
+    if type(item) is dict:  # the common case, without the slow ABC isinstance check
+        return item.get(key, _MISSING)
     if isinstance(item, Mapping):
-        return item[key] if key in item else combustache.ctx.MISSING
+        return item[key] if key in item else _MISSING
     if isinstance(item, list | tuple):
         try:
             return item[int(key)]
         except (ValueError, IndexError):
-            return combustache.ctx.MISSING
-    return combustache.ctx.MISSING
+            return _MISSING
+    return _MISSING
 
 
 # Patched on the class because combustache builds its Ctx internally for every render.
