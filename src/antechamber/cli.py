@@ -235,3 +235,7 @@ def tokens_revoke(
 def main() -> None:
     """Console entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -36,6 +36,7 @@ def room(**fields: Any) -> dict[str, Any]:
         ("enabled_origin_commands", ["purge"], "'revoke'"),
         ("custom_page_html", "x" * (1_048_576 + 1), "at most 1048576 bytes"),
         ("cookie_suffix", "a b", "only letters"),
+        ("custom_page_html", "{{#queueAll}}unclosed", "not a valid Mustache template"),
     ],
 )
 async def test_ranges_and_enums(api: Api, field: str, value: Any, words: str) -> None:

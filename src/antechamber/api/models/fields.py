@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
 
 from antechamber.db.ids import parse_timestamp
+from antechamber.templates.render import TemplateError, compile_template
 
 MAX_USERS = 2_147_483_647
 MIN_USERS = 200
@@ -64,9 +65,14 @@ def _check_path(value: str) -> str:
     return value
 
 
-def _check_template_size(value: str) -> str:
+def _check_template(value: str) -> str:
     if len(value.encode()) > MAX_TEMPLATE_BYTES:
         raise ValueError(f"the template must be at most {MAX_TEMPLATE_BYTES} bytes")
+    try:
+        compile_template(value)
+    except TemplateError as exc:
+        # A template that cannot render would break the queue page at the worst moment.
+        raise ValueError(f"not a valid Mustache template: {exc}") from None
     return value
 
 
@@ -97,7 +103,7 @@ Host = Annotated[StrictStr, AfterValidator(_check_host)]
 RoutePath = Annotated[StrictStr, AfterValidator(_check_path)]
 UserLimit = Annotated[StrictInt, Field(ge=MIN_USERS, le=MAX_USERS)]
 SessionDuration = Annotated[StrictInt, Field(ge=1, le=30)]
-Template = Annotated[StrictStr, AfterValidator(_check_template_size)]
+Template = Annotated[StrictStr, AfterValidator(_check_template)]
 CookieSuffix = Annotated[StrictStr, AfterValidator(_check_cookie_suffix)]
 StatusCode = Annotated[Literal[200, 202, 429], BeforeValidator(_require_int)]
 EventTime = Annotated[
