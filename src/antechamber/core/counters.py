@@ -42,9 +42,9 @@ class Deltas:
     counted by the second its session ends, and a renewal moves it. ``waiting``
     holds ``(place second, refresh bucket, +1/-1)`` triples. ``admitted`` new
     users were let in at the time of the decision, advancing the paced budget's
-    schedule by ``pace_us`` microseconds. ``queue_open`` says the decision was an admission
-    attempt for a queued user, which marks the second as one where the outflow
-    measured the room's real capacity.
+    schedule by ``pace_us`` microseconds. ``queue_open`` says the decision was an
+    admission attempt while people were waiting: it marks the second as one that
+    measured the outflow, and an admission with it counts towards that outflow.
     """
 
     active: tuple[tuple[int, int], ...] = ()
@@ -69,9 +69,9 @@ class RoomSnapshot:
     ``pace_tat_us``: the paced budget's theoretical arrival time (GCRA, in
     microseconds so that the per-admission interval 60 s / ``new_users_per_minute``
     keeps its precision).
-    ``open_seconds`` / ``admitted_open``: of the last ``OUTFLOW_WINDOW_S``, the seconds in which
-    queued users were trying to get in, and the admissions made in them; the
-    measured outflow is ``admitted_open`` per ``open_seconds``.
+    ``open_seconds`` / ``admitted_open``: of the last ``OUTFLOW_WINDOW_S``, the
+    seconds in which queued users were trying to get in, and the users let in
+    while others were waiting; together they measure the outflow.
     """
 
     now_ms: int = 0

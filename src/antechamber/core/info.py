@@ -136,7 +136,13 @@ def build_info(
             wait_ms, minutes = w50, p50
             formatted = format_wait_range(p25, p75)
         else:
-            ahead = snapshot.queue.ahead(ticket.position_s) if ticket.placed else snapshot.waiting
+            if ticket.placed:
+                # Order inside one second is not kept: count half of the same-second crowd as ahead.
+                ahead = snapshot.queue.ahead(ticket.position_s)
+                same = snapshot.queue.ahead(ticket.position_s + 1) - ahead
+                ahead += max(0, same - 1) // 2
+            else:
+                ahead = snapshot.waiting
             wait_ms = fifo_wait_ms(ahead, rate)
             minutes = to_minutes(wait_ms)
             formatted = format_wait(minutes)

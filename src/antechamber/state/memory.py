@@ -27,8 +27,9 @@ class _Room:
         "active_floor_s",
         "active_total",
         "adm",
-        "adm_open_total",
         "adm_minute",
+        "adm_open",
+        "adm_open_total",
         "adm_total",
         "open",
         "open_total",
@@ -43,11 +44,12 @@ class _Room:
         self.active_floor_s = now_s  # expiry seconds below this are gone
         self.waiting = WaitingCounters()
         self.adm = [0] * _RING  # admissions per second, by second % _RING
+        self.adm_open = [0] * _RING  # of which users let in while others were waiting
         self.open = [False] * _RING  # queued users tried to get in during that second
         self.adm_total = 0
         self.adm_minute = 0  # admissions in the last 60 s
         self.open_total = 0
-        self.adm_open_total = 0  # admissions in open seconds
+        self.adm_open_total = 0  # admissions while others were waiting
         self.ring_s = now_s  # the newest second in the ring
         self.pace_tat_us = 0
 
@@ -67,13 +69,12 @@ class _Room:
             adm = self.adm
             for s in range(max(self.ring_s + 1, now_s - _RING + 1), now_s + 1):
                 slot = s % _RING
-                n = adm[slot]
-                self.adm_total -= n
+                self.adm_total -= adm[slot]
+                self.adm_open_total -= self.adm_open[slot]
                 if self.open[slot]:
                     self.open_total -= 1
-                    self.adm_open_total -= n
                     self.open[slot] = False
-                adm[slot] = 0
+                adm[slot] = self.adm_open[slot] = 0
             if now_s - self.ring_s < _MINUTE_S:
                 # Seconds leaving the last minute: (ring_s - 59) .. (now_s - 60).
                 for s in range(self.ring_s - _MINUTE_S + 1, now_s - _MINUTE_S + 1):
@@ -95,12 +96,14 @@ class _Room:
         if deltas.queue_open and not self.open[slot]:
             self.open[slot] = True
             self.open_total += 1
-            self.adm_open_total += self.adm[slot]
         if deltas.admitted:
             self.adm[slot] += deltas.admitted
             self.adm_total += deltas.admitted
             self.adm_minute += deltas.admitted
-            if self.open[slot]:
+            if deltas.queue_open:
+                # Only admissions out of a queue measure the room's outflow; a
+                # newcomer let straight into an empty room says nothing about it.
+                self.adm_open[slot] += deltas.admitted
                 self.adm_open_total += deltas.admitted
         if deltas.pace_us:
             self.pace_tat_us = max(self.pace_tat_us, now_ms * 1000) + deltas.pace_us
@@ -110,6 +113,7 @@ class _Room:
             sys.getsizeof(self.active)
             + sys.getsizeof(self.adm)
             + sys.getsizeof(self.open)
+            + sys.getsizeof(self.adm_open)
             + self.waiting.memory_bytes()
             + 64 * len(self.__slots__)
         )
