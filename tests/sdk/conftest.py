@@ -35,51 +35,73 @@ def antechamber_binary() -> str:
 
 def run_cli(args: list[str], storage: list[str]) -> dict[str, object]:
     """Run one ``antechamber ... --json`` command and return the JSON object it printed."""
-    proc = subprocess.run(
-        [antechamber_binary(), *args, *storage, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"antechamber {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    # The JSON object is the last line that looks like one; anything before it is chatter.
-    for line in reversed(proc.stdout.strip().splitlines()):
+    return run_cli_many([args], storage)[0]
+
+
+def run_cli_many(commands: list[list[str]], storage: list[str]) -> list[dict[str, object]]:
+    """Run several ``antechamber ... --json`` commands at once (each takes a second or two to start)."""
+    procs = [
+        subprocess.Popen(
+            [antechamber_binary(), *args, *storage, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in commands
+    ]
+    results = []
+    for args, proc in zip(commands, procs, strict=True):
+        stdout, stderr = proc.communicate(timeout=60)
+        if proc.returncode != 0:
+            raise RuntimeError(f"antechamber {' '.join(args)} failed ({proc.returncode}):\n{stdout}\n{stderr}")
+        results.append(parse_json_output(stdout))
+    return results
+
+
+def parse_json_output(stdout: str) -> dict[str, object]:
+    """The JSON object a ``--json`` command printed (the last line that looks like one)."""
+    for line in reversed(stdout.strip().splitlines()):
         if line.lstrip().startswith("{"):
             data = json.loads(line)
             assert isinstance(data, dict)
             return data
-    return dict(json.loads(proc.stdout))
+    raise ValueError(f"no JSON object in the output: {stdout!r}")
 
 
-@contextlib.contextmanager
-def running_server(storage: list[str], log_path: Path) -> Iterator[int]:
-    """Start ``antechamber serve`` on a free port; yield the port; stop it afterwards."""
-    port = services.free_port()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [antechamber_binary(), "serve", *storage, "--api", f"127.0.0.1:{port}"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+class Server:
+    """An ``antechamber serve`` child process on a free port."""
+
+    def __init__(self, storage: list[str], log_path: Path) -> None:
+        self.port = services.free_port()
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [antechamber_binary(), "serve", *storage, "--api", f"127.0.0.1:{self.port}"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self) -> None:
+        """Block until the server listens; raise with its log if it exits or never listens."""
         try:
-            try:
-                services.wait_for_port("127.0.0.1", port, timeout=30)
-            except TimeoutError:
-                proc.kill()
-                proc.wait(10)
-                log_text = log_path.read_text(errors="replace")
-                raise RuntimeError(f"antechamber serve did not listen:\n{log_text}") from None
-            if proc.poll() is not None:
-                raise RuntimeError(f"antechamber serve exited:\n{log_path.read_text(errors='replace')}")
-            yield port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            services.wait_for_port("127.0.0.1", self.port, timeout=60)
+        except TimeoutError:
+            raise RuntimeError(f"antechamber serve did not listen:\n{self.log()}") from None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"antechamber serve exited:\n{self.log()}")
+
+    def log(self) -> str:
+        """Everything the server has printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Terminate the server, killing it if it does not stop in time."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -92,17 +114,28 @@ def api_server(request: pytest.FixtureRequest) -> Iterator[ApiServer]:
         if backend == "postgres":
             admin_url: str = request.getfixturevalue("postgres_admin_url")
             storage += ["--database-url", stack.enter_context(services.fresh_postgres_database(admin_url))]
-        created = {key: run_cli(["zones", "create", name], storage) for key, name in ZONES.items()}
-        zone_ids = {key: str(out["id"]) for key, out in created.items()}
-        write = str(run_cli(["tokens", "create", "--scope", "write"], storage)["token"])
-        read = str(run_cli(["tokens", "create", "--scope", "read"], storage)["token"])
-        zone_limited = str(
-            run_cli(["tokens", "create", "--scope", "write", "--zone", zone_ids["main"]], storage)["token"]
+        # The first command creates the schema; after it the rest, and the server, may start at once.
+        created = {"main": run_cli(["zones", "create", ZONES["main"]], storage)}
+        main_zone = str(created["main"]["id"])
+        serve = Server(storage, Path(data_dir) / "serve.log")
+        stack.callback(serve.stop)
+        others = [key for key in ZONES if key != "main"]
+        outputs = run_cli_many(
+            [
+                *(["zones", "create", ZONES[key]] for key in others),
+                ["tokens", "create", "--scope", "write"],
+                ["tokens", "create", "--scope", "read"],
+                ["tokens", "create", "--scope", "write", "--zone", main_zone],
+            ],
+            storage,
         )
-        port = stack.enter_context(running_server(storage, Path(data_dir) / "serve.log"))
+        created.update(zip(others, outputs, strict=False))
+        zone_ids = {key: str(out["id"]) for key, out in created.items()}
+        write, read, zone_limited = (str(out["token"]) for out in outputs[len(others) :])
+        serve.wait_ready()
         server = ApiServer(
             backend=backend,
-            origin=f"http://127.0.0.1:{port}",
+            origin=f"http://127.0.0.1:{serve.port}",
             zone_id=zone_ids["main"],
             zone_name=ZONES["main"],
             pager_zone_id=zone_ids["pager"],
