@@ -1,4 +1,4 @@
-"""The seam between the simulator and the core: the four calls a gateway process makes.
+"""The seam between the simulator and the core: the calls one gateway process makes per request.
 
 The event loop only sees a :class:`CoreBinding`, so it can drive the real
 core over the in-process state (the default) or any other state backend.
@@ -10,12 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from antechamber.core.types import RequestFacts, RoomConfig
+from antechamber.core.counters import RoomSnapshot
+from antechamber.core.info import QueueInfo
+from antechamber.core.types import MINUTE_MS, RequestFacts, RoomConfig
 
 
 @dataclass(frozen=True, slots=True)
 class CoreBinding:
-    """Bound functions for one room's state, plus readers for the numbers the report needs."""
+    """Bound functions for one state, plus readers for the numbers the report needs."""
 
     decide: Callable[[RoomConfig, Any, Any, RequestFacts, int, Any], Any]
     snapshot: Callable[[str, int], Any]
@@ -28,6 +30,28 @@ class CoreBinding:
     wait_estimate: Callable[[Any], tuple[float, float] | None]
 
 
+def _counts(snapshot: RoomSnapshot) -> tuple[int, int]:
+    return snapshot.active, snapshot.waiting
+
+
+def _wait_estimate(info: QueueInfo | None) -> tuple[float, float] | None:
+    if info is None or not info.wait_time_known:
+        return None
+    unrounded = info.wait_time if info.estimated_wait_ms is None else info.estimated_wait_ms / MINUTE_MS
+    return float(info.wait_time), float(unrounded)
+
+
 def real_core() -> CoreBinding:
     """The real decision core over a fresh in-process state."""
-    raise NotImplementedError("waiting for antechamber.core.decide and antechamber.state.memory")
+    from antechamber.core.decide import decide
+    from antechamber.state.memory import MemoryState
+
+    state = MemoryState()
+    return CoreBinding(
+        decide=decide,
+        snapshot=state.snapshot,
+        apply=state.apply,
+        memory_bytes=state.memory_bytes,
+        counts=_counts,
+        wait_estimate=_wait_estimate,
+    )

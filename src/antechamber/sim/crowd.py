@@ -40,8 +40,8 @@ class CrowdSpec:
     abandon_share: float = 0.05
     patience_minutes: float = 4.0
     late_extra_seconds: float = 25.0
-    browse_minutes: float = 3.0
-    think_seconds: float = 30.0
+    browse_minutes: float = 5.0
+    think_seconds: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
