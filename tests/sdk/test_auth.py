@@ -67,6 +67,26 @@ class TestAuthentication:
         code, _ = assert_cloudflare_error(error, 401)
         assert INVALID_TOKEN == code
 
+    def test_not_a_bearer_token(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
+        """An Authorization header that is not a Bearer token is a 401."""
+        error = raises(
+            cloudflare.AuthenticationError,
+            lambda: cf.waiting_rooms.list(
+                zone_id=api_server.zone_id, extra_headers={"Authorization": "Basic Zm9vOmJhcg=="}
+            ),
+        )
+        assert_cloudflare_error(error, 401)
+
+    def test_global_api_key_is_not_a_token(self, api_server: ApiServer) -> None:
+        """Legacy X-Auth-Key/X-Auth-Email credentials are not accepted in place of a token: 401."""
+        with cloudflare.Cloudflare(
+            api_key=api_server.write_token, api_email="ops@example.com", base_url=api_server.base_url, max_retries=0
+        ) as client:
+            error = raises(
+                cloudflare.AuthenticationError, lambda: client.waiting_rooms.list(zone_id=api_server.zone_id)
+            )
+        assert_cloudflare_error(error, 401)
+
     def test_token_is_not_echoed(self, api_server: ApiServer) -> None:
         """The error for a bad token does not repeat the token back."""
         secret = f"secret-{unique()}"
