@@ -118,13 +118,13 @@ ConnHandler = Callable[[ServerConn], Awaitable[None]]
 class OriginServer:
     """Runs ``handler`` for each accepted connection; remembers every connection."""
 
-    def __init__(self, handler: ConnHandler, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, handler: ConnHandler, ssl_context: ssl.SSLContext | None = None, port: int = 0) -> None:
         self.handler = handler
         self.ssl_context = ssl_context
         self.conns: list[ServerConn] = []
         self.requests: list[Request] = []
         self.server: asyncio.Server | None = None
-        self.port = 0
+        self.port = port
         self.tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -149,7 +149,7 @@ class OriginServer:
             writer.close()
 
     async def __aenter__(self) -> OriginServer:
-        self.server = await asyncio.start_server(self._on_conn, "127.0.0.1", 0, ssl=self.ssl_context)
+        self.server = await asyncio.start_server(self._on_conn, "127.0.0.1", self.port, ssl=self.ssl_context)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 

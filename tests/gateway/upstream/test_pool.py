@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import hashlib
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from antechamber.gateway.upstream import (
     Limits,
@@ -180,7 +187,9 @@ class TestHeaders:
         ("target", "headers"),
         [("/a b", []), ("/", [(b"x-evil", b"1\r\nX-Injected: 1")]), ("/", [(b"x\nname", b"v")]), ("/\r\n", [])],
     )
-    async def test_header_injection_rejected(self, pool: UpstreamPool, target: str, headers: list[tuple[bytes, bytes]]) -> None:
+    async def test_header_injection_rejected(
+        self, pool: UpstreamPool, target: str, headers: list[tuple[bytes, bytes]]
+    ) -> None:
         """CR, LF or a space in the target or headers is refused before anything is sent."""
         origin = Origin("http", "127.0.0.1", free_port())
         with pytest.raises(ValueError):
@@ -249,8 +258,12 @@ class TestKeepAlive:
             await resp.aclose()
             assert 2 == len(srv.conns)
 
-    @pytest.mark.parametrize(("method", "body", "retried"), [("GET", None, True), ("PUT", b"x", True), ("POST", b"x", False)])
-    async def test_dead_reused_connection_retry(self, pool: UpstreamPool, method: str, body: bytes | None, retried: bool) -> None:
+    @pytest.mark.parametrize(
+        ("method", "body", "retried"), [("GET", None, True), ("PUT", b"x", True), ("POST", b"x", False)]
+    )
+    async def test_dead_reused_connection_retry(
+        self, pool: UpstreamPool, method: str, body: bytes | None, retried: bool
+    ) -> None:
         """A reused connection that dies before answering is retried once for idempotent requests only."""
 
         async def handler(conn: ServerConn) -> None:
@@ -645,7 +658,12 @@ class TestUpgrade:
             while data := await conn.reader.read(1024):
                 await conn.send(data)
 
-        headers = [(b"Host", b"x"), (b"Upgrade", b"websocket"), (b"Connection", b"Upgrade"), (b"Sec-WebSocket-Key", b"k")]
+        headers = [
+            (b"Host", b"x"),
+            (b"Upgrade", b"websocket"),
+            (b"Connection", b"Upgrade"),
+            (b"Sec-WebSocket-Key", b"k"),
+        ]
         async with OriginServer(handler) as srv:
             up = await pool.upgrade("GET", "/ws", headers, origin=srv.origin)
             assert 101 == up.response.status
@@ -678,3 +696,57 @@ class TestUpgrade:
         async with OriginServer(handler) as srv:
             with pytest.raises(UpstreamProtocolError):
                 await pool.request("GET", "/", [], None, origin=srv.origin)
+
+
+def _self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context for a 'localhost' certificate and a client context that trusts only it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = tmp_path / "cert.pem"
+    key_pem = tmp_path / "key.pem"
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_pem, key_pem)
+    client = ssl.create_default_context(cafile=str(cert_pem))
+    return server, client
+
+
+class TestTLS:
+    async def test_https_origin_with_reuse(self, tmp_path: Path) -> None:
+        """HTTPS origins work through asyncio SSL, verified against the given CA, with keep-alive."""
+        server_ctx, client_ctx = _self_signed(tmp_path)
+        reqs: list[Request] = []
+        pool = UpstreamPool(ssl_context=client_ctx)
+        async with OriginServer(recorder(reqs, b"secret"), ssl_context=server_ctx) as srv:
+            for _ in range(3):
+                resp = await pool.request("GET", "/", [], None, origin=srv.origin)
+                assert b"secret" == await resp.read()
+                await resp.aclose()
+        await pool.aclose()
+        assert 1 == len({r.conn_id for r in reqs})
+
+    async def test_wrong_name_is_a_connect_error(self, tmp_path: Path) -> None:
+        """A certificate that does not match server_hostname fails as UpstreamConnectError."""
+        server_ctx, client_ctx = _self_signed(tmp_path)
+        pool = UpstreamPool(ssl_context=client_ctx)
+        async with OriginServer(recorder([]), ssl_context=server_ctx) as srv:
+            origin = Origin("https", "127.0.0.1", srv.port, server_hostname="shop.example")
+            with pytest.raises(UpstreamConnectError, match="certificate"):
+                await pool.request("GET", "/", [], None, origin=origin)
+        await pool.aclose()

@@ -396,7 +396,12 @@ class _Connection(asyncio.Protocol):
     def _arm_read_timer(self) -> None:
         seconds = self.pool.timeouts.read
         if seconds is not None and self._head_waiter is not None:
-            self._read_timer = self.loop.call_later(seconds, self.abort, UpstreamTimeout("read", seconds))
+            self._read_timer = self.loop.call_later(seconds, self._on_read_timeout)
+
+    def _on_read_timeout(self) -> None:
+        seconds = self.pool.timeouts.read
+        assert seconds is not None
+        self.abort(UpstreamTimeout("read", seconds))
 
     async def _send_body(self, body: AsyncIterator[bytes], length: int | None) -> None:
         sent = 0

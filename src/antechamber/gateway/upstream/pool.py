@@ -65,6 +65,8 @@ class UpstreamPool:
         finally:
             await resp.aclose()
 
+    Create it inside the running event loop it will serve (e.g. at ASGI lifespan startup).
+    ``ssl_context`` verifies HTTPS origins; the default is ``ssl.create_default_context()``.
     Upgraded (101) connections leave the pool and no longer count against its cap.
     """
 
@@ -204,6 +206,9 @@ class UpstreamPool:
         return conn
 
     def _release(self, conn: _Connection) -> None:
+        if self._closed:
+            conn.abort(None)
+            return
         p = self._pools[conn.origin]
         while p.waiters:  # hand the connection straight to the longest waiter
             waiter = p.waiters.popleft()
