@@ -13,7 +13,10 @@ import heapq
 import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from antechamber.core.types import Outcome, RequestFacts
 from antechamber.sim.binding import CoreBinding
@@ -54,6 +57,24 @@ class RunRecord:
     requeued: int = 0
     end_ms: int = 0
     wall_seconds: float = 0.0
+
+
+_SCALAR_FIELDS = ("requests", "rejected", "requeued", "end_ms", "wall_seconds")
+_LIST_FIELDS = tuple(name for name in RunRecord.__dataclass_fields__ if name not in _SCALAR_FIELDS)
+
+
+def save_record(record: RunRecord, path: Path) -> None:
+    """Keep a run's raw record (``.npz``), so that the analysis can be redone without re-simulating."""
+    arrays: dict[str, Any] = {name: np.asarray(getattr(record, name)) for name in _LIST_FIELDS + _SCALAR_FIELDS}
+    np.savez_compressed(path, **arrays)
+
+
+def load_record(path: Path) -> RunRecord:
+    """Read a record written by :func:`save_record`."""
+    with np.load(path) as data:
+        lists = {name: data[name].tolist() for name in _LIST_FIELDS}
+        scalars = {name: data[name].item() for name in _SCALAR_FIELDS}
+    return RunRecord(**lists, **scalars)
 
 
 def simulate_crowd(

@@ -21,10 +21,12 @@ def run_scenario(
 
     from antechamber.sim.analysis import analyse
     from antechamber.sim.crowd import draw_crowd
-    from antechamber.sim.engine import simulate_crowd
+    from antechamber.sim.engine import save_record, simulate_crowd
 
     crowd = draw_crowd(scenario.crowd, seed)
     record = simulate_crowd(scenario.plan, crowd, scenario.crowd, core, int(scenario.duration_minutes * 60_000), seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_record(record, out_dir / "record.npz")
     analysis = analyse(scenario, record)
     checks = write_report(out_dir, scenario, analysis.summary, analysis.series, command)
     if draw:
