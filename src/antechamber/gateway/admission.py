@@ -1,0 +1,172 @@
+"""One request through the waiting room: route, effective config, cookie, decision, counters.
+
+Shared by the reverse proxy, the WebSocket bridge and the forward-auth
+endpoints, so every mode decides exactly alike. Nothing here does network
+I/O: the config is an in-memory snapshot and the state is applied locally.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from antechamber.core.config import effective_config, next_change_ms
+from antechamber.core.cookie import CookieCodec
+from antechamber.core.counters import Deltas, RoomSnapshot
+from antechamber.core.decide import Decision, decide
+from antechamber.core.ticket import Ticket
+from antechamber.core.types import BUCKET_MS, Outcome, Random, RequestFacts, RoomConfig
+from antechamber.gateway.config import ConfigSource, RoomEntry
+from antechamber.gateway.cookies import (
+    LANG_COOKIE,
+    clear_room_cookie,
+    cookie_flags,
+    lang_cookie,
+    max_age_s,
+    room_cookie,
+)
+from antechamber.gateway.pages import supported_language
+from antechamber.gateway.request import Visitor, cookie_values, query_param
+from antechamber.state.base import RoomState
+
+Clock = Callable[[], int]
+#: Decides whether a request bypasses the room (bypass rules, verified crawlers).
+BypassCheck = Callable[[RoomEntry, Visitor], bool]
+
+_NEVER = 1 << 62
+
+
+def wall_clock_ms() -> int:
+    """The current time in integer ms since the epoch."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of one request in a room, and the cookies to set for it."""
+
+    entry: RoomEntry
+    config: RoomConfig
+    decision: Decision
+    #: The ticket the visitor's cookie held (None: missing, invalid, expired).
+    opened: Ticket | None
+    #: ``Set-Cookie`` values: the room cookie when its content changed.
+    set_cookies: tuple[bytes, ...]
+    now_ms: int
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.decision.outcome
+
+    @property
+    def passes(self) -> bool:
+        """The request goes on to the origin."""
+        return self.decision.outcome in (Outcome.ORIGIN, Outcome.BYPASS)
+
+
+class Admission:
+    """Decides requests against the configuration in force and the room state."""
+
+    __slots__ = ("_bypass", "_cache", "clock", "codec", "rng", "source", "state")
+
+    def __init__(
+        self,
+        source: ConfigSource,
+        state: RoomState,
+        codec: CookieCodec,
+        *,
+        clock: Clock = wall_clock_ms,
+        rng: Random | None = None,
+        bypass: BypassCheck | None = None,
+    ) -> None:
+        self.source = source
+        self.state = state
+        self.codec = codec
+        self.clock = clock
+        self.rng: Random = rng if rng is not None else random.SystemRandom()
+        self._bypass = bypass
+        # room id -> (entry it was computed for, config, valid from, valid until)
+        self._cache: dict[str, tuple[RoomEntry, RoomConfig, int, int]] = {}
+
+    def route(self, host: str, path: str) -> RoomEntry | None:
+        """The room covering ``host`` and ``path`` in the configuration in force."""
+        return self.source.current.match(host, path)
+
+    def effective(self, entry: RoomEntry, now_ms: int) -> RoomConfig:
+        """The room's effective configuration, recomputed only when the entry or the active event changes."""
+        cached = self._cache.get(entry.room_id)
+        if cached is not None and cached[0] is entry and cached[2] <= now_ms < cached[3]:
+            return cached[1]
+        config = effective_config(entry.room, entry.events, now_ms)
+        until = next_change_ms(entry.room, entry.events, now_ms)
+        self._cache[entry.room_id] = (entry, config, now_ms, _NEVER if until is None else until)
+        return config
+
+    def check(
+        self,
+        entry: RoomEntry,
+        visitor: Visitor,
+        *,
+        websocket: bool = False,
+        count: bool = True,
+        cookie_value: str | None = None,
+    ) -> Verdict:
+        """Decide ``visitor``'s request in ``entry``'s room.
+
+        ``count=False`` makes a read-only check (the nginx page render): the
+        decision is made but its counter changes are dropped. ``cookie_value``
+        replaces the cookie the request carries (the fresh one from an auth call).
+        """
+        now = self.clock()
+        config = self.effective(entry, now)
+        if cookie_value is None:
+            cookie_value = cookie_values(visitor.headers, (entry.cookie_name,)).get(entry.cookie_name)
+        opened = self.codec.open(cookie_value, room_id=entry.room_id, name=entry.cookie_name, now_ms=now)
+        if opened is not None and opened.session_valid(now):
+            # An admitted visitor's decision never reads the counters: skip the state entirely.
+            snapshot = RoomSnapshot(now)
+        else:
+            snapshot = self.state.snapshot(entry.room_id, now)
+        bypass = self._bypass is not None and self._bypass(entry, visitor)
+        facts = RequestFacts(bypass=bypass, websocket=websocket, wants_json=visitor.wants_json())
+        decision = decide(config, snapshot, opened, facts, now, self.rng)
+        if count and decision.deltas:
+            self.state.apply(entry.room_id, decision.deltas, now)
+        cookies: tuple[bytes, ...] = ()
+        ticket = decision.ticket
+        if ticket is not None and ticket != opened:
+            value = self.codec.seal(ticket, room_id=entry.room_id, name=entry.cookie_name)
+            flags = cookie_flags(entry.cookie, visitor.secure)
+            cookies = (room_cookie(entry.cookie_name, value, max_age_s(ticket, now), flags),)
+        return Verdict(entry, config, decision, opened, cookies, now)
+
+    def revoke(self, entry: RoomEntry, ticket: Ticket | None, visitor: Visitor, now_ms: int) -> tuple[bool, bytes]:
+        """End ``ticket``'s session: the room counts one active user less.
+
+        Returns whether a live session was dropped, and the ``Set-Cookie``
+        value that deletes the cookie (sent either way, so the visitor's next
+        request is a new user).
+        """
+        dropped = ticket is not None and ticket.session_valid(now_ms)
+        if dropped and ticket is not None:
+            self.state.apply(entry.room_id, Deltas(active=((ticket.expires_ms // BUCKET_MS, -1),)), now_ms)
+        return dropped, clear_room_cookie(entry.cookie_name, cookie_flags(entry.cookie, visitor.secure))
+
+    def session_of(self, entry: RoomEntry, visitor: Visitor, now_ms: int) -> Ticket | None:
+        """The ticket in the visitor's cookie for this room (None when missing or invalid)."""
+        value = cookie_values(visitor.headers, (entry.cookie_name,)).get(entry.cookie_name)
+        return self.codec.open(value, room_id=entry.room_id, name=entry.cookie_name, now_ms=now_ms)
+
+
+def page_language(visitor: Visitor, config: RoomConfig) -> tuple[str, bytes | None]:
+    """The page language, and a ``Set-Cookie`` to remember it when it came from ``?lang=``.
+
+    ``?lang=xx-YY`` > the language cookie > the room's ``default_template_language``.
+    """
+    asked = supported_language(query_param(visitor.query_string, "lang"))
+    if asked is not None:
+        return asked, lang_cookie(asked, visitor.secure)
+    remembered = supported_language(cookie_values(visitor.headers, (LANG_COOKIE,)).get(LANG_COOKIE))
+    return remembered or config.default_template_language, None

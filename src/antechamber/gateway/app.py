@@ -1,0 +1,209 @@
+"""The gateway: a plain ASGI app in front of the origin (no framework on the hot path).
+
+Per request: route (host, longest path prefix) → the room's effective config
+→ open the cookie → decide → apply the counter changes locally → either
+stream the request to the origin and back (with ``Set-Cookie`` when the
+ticket changed), or answer with the queue/reject page. ``/.antechamber/*``
+is the gateway's own (see :mod:`antechamber.gateway.forward_auth`).
+
+Run uvicorn with ``proxy_headers=False``: the gateway applies its own
+trusted-proxy list to ``X-Forwarded-*`` and needs the real TCP peer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, MutableMapping
+from typing import Any
+
+from antechamber.core.cookie import CookieCodec
+from antechamber.core.types import Outcome, Random
+from antechamber.gateway.admission import Admission, BypassCheck, Clock, Verdict, page_language, wall_clock_ms
+from antechamber.gateway.config import ConfigSource
+from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
+from antechamber.gateway.pages import Reply, Send, queue_reply, send_reply, text_reply
+from antechamber.gateway.proxy import Hop, Receive, forward
+from antechamber.gateway.request import DEFAULT_TRUSTED, TrustedProxies, Visitor, header, visitor_scheme
+from antechamber.gateway.routing import normalize_host
+from antechamber.gateway.upstream import Origin, Upstream
+from antechamber.gateway.websocket import bridge, refuse
+from antechamber.state.base import RoomState
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+
+
+class Gateway:
+    """The ASGI application; build it with :func:`create_gateway`."""
+
+    __slots__ = ("_default_origin", "_endpoints", "_origins", "admission", "trusted", "upstream")
+
+    def __init__(
+        self,
+        admission: Admission,
+        upstream: Upstream,
+        *,
+        default_origin: Origin | None,
+        origins: Mapping[str, Origin],
+        trusted: TrustedProxies,
+    ) -> None:
+        self.admission = admission
+        self.upstream = upstream
+        self.trusted = trusted
+        self._default_origin = default_origin
+        self._origins = dict(origins)
+        self._endpoints = ForwardAuth(admission, trusted)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if scope["path"].startswith(PREFIX):
+                await self._endpoints(scope, send)
+            else:
+                await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await _lifespan(receive, send)
+
+    def origin_for(self, host: str) -> Origin | None:
+        """The origin serving ``host``: its own mapping, else the default origin."""
+        return self._origins.get(normalize_host(host), self._default_origin)
+
+    def _visitor(self, scope: Scope) -> tuple[Visitor, bool]:
+        headers = scope["headers"]
+        client = scope.get("client")
+        peer = client[0] if client else None
+        trusted = peer in self.trusted
+        host = header(headers, b"host")
+        if not host:
+            server = scope.get("server")
+            host = str(server[0]) if server else ""
+        scheme = visitor_scheme(str(scope.get("scheme", "http")), headers, trusted)
+        return Visitor(host, scope["path"], scope.get("query_string", b""), headers, scheme, peer), trusted
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        visitor, trusted = self._visitor(scope)
+        origin = self.origin_for(visitor.host)
+        entry = self.admission.route(visitor.host, visitor.path)
+        hop = Hop(self.upstream, origin, visitor.scheme, visitor.client_ip, trusted)
+        if entry is None:
+            await forward(scope, receive, send, hop)
+            return
+        verdict = self.admission.check(entry, visitor)
+        if verdict.passes:
+
+            def on_command(value: bytes) -> tuple[bytes, ...]:
+                return self._origin_command(verdict, visitor, value)
+
+            await forward(scope, receive, send, hop, cookies=verdict.set_cookies, on_command=on_command)
+            return
+        await send_reply(send, self._queue_reply(verdict, visitor), head_only=scope["method"] == "HEAD")
+
+    def _origin_command(self, verdict: Verdict, visitor: Visitor, value: bytes) -> tuple[bytes, ...]:
+        """Act on ``Cf-Waiting-Room-Command``: ``revoke`` ends the session when the room enables it."""
+        commands = {token.strip().lower() for token in value.split(b",")}
+        ticket = verdict.decision.ticket
+        if (
+            b"revoke" in commands
+            and "revoke" in verdict.config.enabled_origin_commands
+            and verdict.outcome is Outcome.ORIGIN
+            and ticket is not None
+        ):
+            _, clear = self.admission.revoke(verdict.entry, ticket, visitor, verdict.now_ms)
+            return (clear,)
+        return verdict.set_cookies
+
+    def _queue_reply(self, verdict: Verdict, visitor: Visitor) -> Reply:
+        info = verdict.decision.info
+        if info is None:  # pragma: no cover - QUEUE and REJECT decisions always carry it
+            return text_reply(503, "Waiting room unavailable")
+        language, remember = page_language(visitor, verdict.config)
+        reply = queue_reply(
+            verdict.config,
+            info,
+            reject=verdict.outcome is Outcome.REJECT,
+            language=language,
+            wants_json=visitor.wants_json(),
+        )
+        reply.headers.extend((b"set-cookie", c) for c in verdict.set_cookies)
+        if remember is not None:
+            reply.headers.append((b"set-cookie", remember))
+        return reply
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message.get("type") != "websocket.connect":
+            return
+        visitor, trusted = self._visitor(scope)
+        if visitor.path.startswith(PREFIX):
+            await refuse(scope, send, text_reply(404, "Not found"))
+            return
+        hop = Hop(self.upstream, self.origin_for(visitor.host), visitor.scheme, visitor.client_ip, trusted)
+        entry = self.admission.route(visitor.host, visitor.path)
+        if entry is None:
+            await bridge(scope, receive, send, hop)
+            return
+        verdict = self.admission.check(entry, visitor, websocket=True)
+        if verdict.passes:
+            await bridge(scope, receive, send, hop, cookies=verdict.set_cookies)
+        else:
+            await refuse(scope, send, self._queue_reply(verdict, visitor))
+
+    async def aclose(self) -> None:
+        """Close the upstream pool."""
+        await self.upstream.aclose()
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    # The gateway owns no start-up work (the caller starts the follower); just acknowledge.
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def create_gateway(
+    source: ConfigSource,
+    state: RoomState,
+    codec: CookieCodec,
+    upstream: Upstream,
+    *,
+    default_origin: str | None = None,
+    origins: Mapping[str, str] | None = None,
+    trusted_proxies: Iterable[str] = DEFAULT_TRUSTED,
+    clock: Clock = wall_clock_ms,
+    rng: Random | None = None,
+    bypass: BypassCheck | None = None,
+) -> Gateway:
+    """Build the gateway ASGI app.
+
+    Args:
+        source: the configuration in force (a started ``ConfigFollower``, or ``StaticConfig``).
+        state: the room counters.
+        codec: seals and opens room cookies.
+        upstream: the client for the origin (``UpstreamPool``).
+        default_origin: ``http(s)://host[:port]`` for hosts without their own origin.
+        origins: host → origin URL, for sites with their own origin.
+        trusted_proxies: IPs/CIDRs whose ``X-Forwarded-*`` are believed (default: loopback).
+        clock: current time in epoch ms (injected by tests).
+        rng: random source for ranks and lottery draws (default: ``SystemRandom``).
+        bypass: decides bypass rules / verified crawlers per request (default: none match).
+
+    Example::
+
+        gateway = create_gateway(follower, MemoryState(), CookieCodec(load_or_create_keys(data_dir)),
+                                 UpstreamPool(), default_origin="http://127.0.0.1:3000")
+    """
+    admission = Admission(source, state, codec, clock=clock, rng=rng, bypass=bypass)
+    return Gateway(
+        admission,
+        upstream,
+        default_origin=Origin.parse(default_origin) if default_origin else None,
+        origins={normalize_host(host): Origin.parse(url) for host, url in (origins or {}).items()},
+        trusted=TrustedProxies(trusted_proxies),
+    )

@@ -1,0 +1,165 @@
+"""The gateway's own endpoints under ``/.antechamber/``: forward auth, the nginx page, revoke.
+
+The proxy in front (nginx, Caddy, Traefik) describes the visitor's original
+request with ``X-Forwarded-Host`` / ``X-Forwarded-Uri`` (nginx: ``X-Original-URI``)
+and passes the visitor's ``Cookie`` header; the answers:
+
+``/.antechamber/auth`` (Caddy ``forward_auth``, Traefik ``ForwardAuth``)
+    200 + ``Set-Cookie`` when the visitor may go on. Otherwise the queue page
+    itself with status **429** whatever ``queueing_status_code`` says: both
+    proxies read any 2xx as "allow" and hand any other answer to the visitor
+    verbatim, so a 200/202 queue page would let everyone in.
+``/.antechamber/auth/nginx`` (nginx ``auth_request``)
+    200 to allow, 401 to deny (nginx accepts only 2xx, 401 and 403), each
+    with exactly one ``Set-Cookie`` for ``auth_request_set $wr_cookie
+    $upstream_http_set_cookie`` to copy.
+``/.antechamber/page``
+    The queue page for nginx's ``error_page 401 = @waitingroom``. The fresh
+    cookie from the auth answer arrives in ``X-Antechamber-Set-Cookie``; the
+    page is rendered read-only (the auth call already counted this refresh)
+    and re-sends that cookie.
+``/.antechamber/revoke`` (POST)
+    The origin ends a visitor's session (the forward-auth form of
+    ``Cf-Waiting-Room-Command: revoke``), if the room enables ``revoke``.
+``/.antechamber/health``
+    200 ``ok`` (for load balancers and tests).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import MutableMapping
+from typing import Any
+
+from antechamber.core.types import Outcome
+from antechamber.gateway.admission import Admission, Verdict, page_language
+from antechamber.gateway.pages import Reply, Send, queue_reply, send_reply, text_reply
+from antechamber.gateway.request import TrustedProxies, Visitor, header, split_uri, visitor_scheme
+
+PREFIX = "/.antechamber/"
+AUTH = "/.antechamber/auth"
+AUTH_NGINX = "/.antechamber/auth/nginx"
+PAGE = "/.antechamber/page"
+REVOKE = "/.antechamber/revoke"
+HEALTH = "/.antechamber/health"
+#: Carries the ``Set-Cookie`` value of the auth answer to the page endpoint.
+SET_COOKIE_HEADER = b"x-antechamber-set-cookie"
+#: The status of a queue answer to Caddy/Traefik: it must not be 2xx (see the module docstring).
+FORWARD_AUTH_QUEUE_STATUS = 429
+
+
+def original_request(scope: MutableMapping[str, Any], trusted: TrustedProxies) -> Visitor:
+    """The visitor's request as the proxy in front describes it."""
+    headers = scope["headers"]
+    client = scope.get("client")
+    peer = client[0] if client else None
+    host = header(headers, b"x-forwarded-host") or header(headers, b"host") or ""
+    uri = header(headers, b"x-forwarded-uri") or header(headers, b"x-original-uri") or "/"
+    path, query = split_uri(uri)
+    is_trusted = peer in trusted
+    scheme = visitor_scheme(str(scope.get("scheme", "http")), headers, is_trusted)
+    return Visitor(host.split(",")[0].strip(), path, query, headers, scheme, peer)
+
+
+def _cookie_from_header(value: str | None, name: str) -> str | None:
+    """The room cookie's value inside a forwarded ``Set-Cookie`` (nginx may have joined several)."""
+    if not value or len(value) > 8192:
+        return None
+    found = re.search(rf"(?:^|[\s,;]){re.escape(name)}=([A-Za-z0-9_-]*)", value)
+    return found.group(1) if found else None
+
+
+class ForwardAuth:
+    """Serves every ``/.antechamber/*`` path; nothing under it is ever proxied."""
+
+    __slots__ = ("admission", "trusted")
+
+    def __init__(self, admission: Admission, trusted: TrustedProxies) -> None:
+        self.admission = admission
+        self.trusted = trusted
+
+    async def __call__(self, scope: MutableMapping[str, Any], send: Send) -> None:
+        path: str = scope["path"]
+        head = scope["method"] == "HEAD"
+        if path == AUTH:
+            reply = self._auth(original_request(scope, self.trusted), nginx=False)
+        elif path == AUTH_NGINX:
+            reply = self._auth(original_request(scope, self.trusted), nginx=True)
+        elif path == PAGE:
+            reply = self._page(original_request(scope, self.trusted))
+        elif path == REVOKE:
+            reply = self._revoke(scope)
+        elif path == HEALTH:
+            reply = text_reply(200, "ok")
+        else:
+            reply = text_reply(404, "Not found")
+        await send_reply(send, reply, head_only=head)
+
+    def _auth(self, visitor: Visitor, *, nginx: bool) -> Reply:
+        entry = self.admission.route(visitor.host, visitor.path)
+        if entry is None:
+            return text_reply(200, "not covered")
+        verdict = self.admission.check(entry, visitor)
+        if verdict.passes:
+            reply = text_reply(200, verdict.decision.reason)
+        elif nginx:
+            reply = text_reply(401, "queued")
+        else:
+            reply = self._queue_page(verdict, visitor, status=FORWARD_AUTH_QUEUE_STATUS)
+        reply.headers.extend((b"set-cookie", c) for c in verdict.set_cookies)
+        return reply
+
+    def _queue_page(self, verdict: Verdict, visitor: Visitor, *, status: int | None) -> Reply:
+        info = verdict.decision.info
+        assert info is not None  # QUEUE and REJECT decisions always carry it
+        language, remember = page_language(visitor, verdict.config)
+        reply = queue_reply(
+            verdict.config,
+            info,
+            reject=verdict.outcome is Outcome.REJECT,
+            language=language,
+            wants_json=visitor.wants_json(),
+            status=status,
+        )
+        if remember is not None:
+            reply.headers.append((b"set-cookie", remember))
+        return reply
+
+    def _page(self, visitor: Visitor) -> Reply:
+        entry = self.admission.route(visitor.host, visitor.path)
+        if entry is None:
+            return text_reply(404, "No waiting room covers this page")
+        forwarded = header(visitor.headers, SET_COOKIE_HEADER)
+        fresh = _cookie_from_header(forwarded, entry.cookie_name)
+        verdict = self.admission.check(entry, visitor, count=False, cookie_value=fresh)
+        if verdict.passes:
+            # Read-only: a decision to let the visitor in was not counted, so its cookie is
+            # not handed out; the next request goes through auth, which counts it.
+            location = visitor.path + (f"?{visitor.query_string.decode('latin-1')}" if visitor.query_string else "")
+            return Reply(303, b"", [(b"location", location.encode("latin-1")), (b"cache-control", b"no-store")])
+        reply = self._queue_page(verdict, visitor, status=None)
+        if fresh and forwarded:
+            # Re-send the auth answer's cookie exactly as issued (one per header line).
+            cookie = next((p for p in forwarded.split(", ") if p.startswith(entry.cookie_name + "=")), None)
+            if cookie is not None:
+                reply.headers.append((b"set-cookie", cookie.encode("latin-1")))
+        return reply
+
+    def _revoke(self, scope: MutableMapping[str, Any]) -> Reply:
+        if scope["method"] != "POST":
+            reply = text_reply(405, "Use POST")
+            reply.headers.append((b"allow", b"POST"))
+            return reply
+        visitor = original_request(scope, self.trusted)
+        entry = self.admission.route(visitor.host, visitor.path)
+        if entry is None:
+            return text_reply(404, "No waiting room covers this host and path (send X-Forwarded-Host and -Uri)")
+        if "revoke" not in entry.room.enabled_origin_commands:
+            return text_reply(403, 'Revoke is not enabled for this room: add "revoke" to enabled_origin_commands')
+        now = self.admission.clock()
+        ticket = self.admission.session_of(entry, visitor, now)
+        dropped, clear = self.admission.revoke(entry, ticket, visitor, now)
+        body = json.dumps({"revoked": dropped}).encode()
+        headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"), (b"set-cookie", clear)]
+        return Reply(200, body, headers)

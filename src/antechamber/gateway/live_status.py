@@ -1,0 +1,49 @@
+"""The management API's live numbers, read from the gateway's room state.
+
+Implements :class:`antechamber.api.status.StatusSource` so that
+``GET .../waiting_rooms/{id}/status`` reports what the gateway enforces:
+queued users, active sessions, and the estimated wait of the back of the queue.
+"""
+
+from __future__ import annotations
+
+import math
+
+from antechamber.api.status import LiveNumbers
+from antechamber.core.config import effective_config
+from antechamber.core.estimate import outflow_per_minute, random_wait_percentiles_ms, to_minutes
+from antechamber.core.types import MINUTE_MS
+from antechamber.gateway.admission import Clock, wall_clock_ms
+from antechamber.gateway.config import ConfigSource
+from antechamber.state.base import RoomState
+
+
+class StateStatusSource:
+    """Live numbers for the status endpoint, from ``state`` and the configuration in force."""
+
+    __slots__ = ("clock", "source", "state")
+
+    def __init__(self, state: RoomState, source: ConfigSource, *, clock: Clock = wall_clock_ms) -> None:
+        self.state = state
+        self.source = source
+        self.clock = clock
+
+    async def live_numbers(self, room_id: str) -> LiveNumbers:
+        """Queued users, active users and the longest estimated wait in whole minutes.
+
+        A room the gateway has not loaded yet (created a moment ago) reports
+        its counters with no wait estimate.
+        """
+        now = self.clock()
+        snapshot = self.state.snapshot(room_id, now)
+        entry = self.source.current.rooms.get(room_id)
+        if entry is None or snapshot.waiting <= 0:
+            return LiveNumbers(max(0, snapshot.waiting), max(0, snapshot.active), 0)
+        config = effective_config(entry.room, entry.events, now)
+        rate = outflow_per_minute(config, snapshot)
+        if config.queueing_method == "random":
+            # The longest wait of a lottery is unbounded; report its 75th percentile like the page.
+            wait_ms = random_wait_percentiles_ms(snapshot.waiting, rate)[2]
+        else:
+            wait_ms = math.ceil(snapshot.waiting / rate * MINUTE_MS)
+        return LiveNumbers(snapshot.waiting, max(0, snapshot.active), to_minutes(wait_ms))

@@ -1,0 +1,118 @@
+"""The gateway's own responses: queue and reject pages (HTML or JSON), error pages.
+
+Every one is uncacheable (``Cache-Control: no-store``): each carries a
+visitor's own cookie, and a shared cache serving one visitor's page to
+another would hand out places in line.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from antechamber.core.info import QueueInfo
+from antechamber.core.types import REFRESH_INTERVAL_S, RoomConfig
+from antechamber.gateway.upstream import Headers
+from antechamber.templates.page import SUPPORTED_LANGUAGES, render_queue_page, render_reject_page
+
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_HTML = b"text/html; charset=utf-8"
+_JSON = b"application/json"
+_REFRESH = str(REFRESH_INTERVAL_S).encode()
+_LANGUAGES = frozenset(SUPPORTED_LANGUAGES)
+_LANGUAGES_LOWER = {lang.lower(): lang for lang in SUPPORTED_LANGUAGES}
+
+
+@dataclass(slots=True)
+class Reply:
+    """A complete response the gateway answers by itself."""
+
+    status: int
+    body: bytes
+    headers: Headers = field(default_factory=list)
+
+
+def supported_language(tag: str | None) -> str | None:
+    """``tag`` as a supported ``default_template_language`` value (case-insensitive), else ``None``."""
+    if not tag or len(tag) > 16:
+        return None
+    if tag in _LANGUAGES:
+        return tag
+    return _LANGUAGES_LOWER.get(tag.replace("_", "-").lower())
+
+
+def queue_reply(
+    config: RoomConfig,
+    info: QueueInfo,
+    *,
+    reject: bool,
+    language: str,
+    wants_json: bool,
+    status: int | None = None,
+    turnstile_html: str = "",
+) -> Reply:
+    """The queue (or reject) response for one visitor.
+
+    Args:
+        config: the room's effective configuration.
+        info: the page fields from the decision.
+        reject: the reject page (static, no ``Refresh``).
+        language: the page language (a supported tag).
+        wants_json: the request asked for exactly ``application/json``.
+        status: overrides ``queueing_status_code`` (forward-auth needs a non-2xx status).
+        turnstile_html: challenge widget markup for ``{{{turnstile}}}``.
+    """
+    code = config.queueing_status_code if status is None else status
+    fields = info.to_json_dict()
+    if turnstile_html:
+        fields["turnstile"] = turnstile_html
+    if config.json_response_enabled and wants_json:
+        body = json.dumps({"cfWaitingRoom": fields}, separators=(",", ":")).encode()
+        content_type = _JSON
+    elif reject:
+        body = render_reject_page(language).encode()
+        content_type = _HTML
+    else:
+        page = render_queue_page(
+            fields, language=language, custom_html=config.custom_page_html or None, turnstile_html=turnstile_html
+        )
+        body = page.encode()
+        content_type = _HTML
+    headers: Headers = [(b"content-type", content_type), (b"cache-control", b"no-store")]
+    if not reject:
+        headers.append((b"refresh", _REFRESH))
+    if code == 429:
+        headers.append((b"retry-after", _REFRESH))
+    return Reply(code, body, headers)
+
+
+def error_reply(status: int, title: str, message: str) -> Reply:
+    """A small, self-contained HTML error page (502, 504, 404 ...)."""
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{status} {html.escape(title)}</title></head>"
+        f"<body><main><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>"
+        f"<p><small>Error {status}</small></p></main></body></html>"
+    )
+    return Reply(status, page.encode(), [(b"content-type", _HTML), (b"cache-control", b"no-store")])
+
+
+def text_reply(status: int, message: str) -> Reply:
+    """A plain-text answer for the gateway's own endpoints."""
+    return Reply(
+        status,
+        message.encode() + b"\n",
+        [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")],
+    )
+
+
+async def send_reply(send: Send, reply: Reply, *, head_only: bool = False, prefix: str = "http") -> None:
+    """Send ``reply`` as an ASGI response (``prefix="websocket.http"`` for a refused upgrade)."""
+    headers = [*reply.headers, (b"content-length", str(len(reply.body)).encode())]
+    await send({"type": f"{prefix}.response.start", "status": reply.status, "headers": headers})
+    await send({"type": f"{prefix}.response.body", "body": b"" if head_only else reply.body, "more_body": False})

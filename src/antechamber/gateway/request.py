@@ -1,0 +1,136 @@
+"""What the gateway reads from a request: host, path, cookies, Accept, scheme and the client.
+
+Everything here takes visitor input, so nothing here raises on it: odd bytes
+are decoded as latin-1, oversized or malformed values are ignored, and a
+forwarded scheme is only believed from a trusted proxy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from antechamber.gateway.upstream import Headers
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Loopback only: a proxy on the same machine (nginx, Caddy in front) is the usual setup.
+DEFAULT_TRUSTED = ("127.0.0.0/8", "::1/128")
+#: Longer query strings are not searched for ``lang`` (they still reach the origin untouched).
+_MAX_QUERY = 8192
+
+
+class TrustedProxies:
+    """Addresses whose ``X-Forwarded-*`` headers are believed.
+
+    Example: ``TrustedProxies(["127.0.0.1", "10.0.0.0/8"])``; ``"*"`` trusts everyone
+    (only for a gateway that no visitor can reach directly).
+    """
+
+    __slots__ = ("_all", "_networks")
+
+    def __init__(self, entries: Iterable[str] = DEFAULT_TRUSTED) -> None:
+        entries = [e.strip() for e in entries if e.strip()]
+        self._all = "*" in entries
+        self._networks: tuple[IPNetwork, ...] = tuple(
+            ipaddress.ip_network(e, strict=False) for e in entries if e != "*"
+        )
+
+    def __contains__(self, address: object) -> bool:
+        if self._all:
+            return True
+        if not isinstance(address, str):
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip in net for net in self._networks)
+
+
+def header(headers: Headers, name: bytes) -> str | None:
+    """The first value of a (lower-case) header, decoded as latin-1, or ``None``."""
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def cookie_values(headers: Headers, names: Iterable[str]) -> dict[str, str]:
+    """The values of the wanted cookies (first occurrence wins) from every ``Cookie`` header."""
+    wanted = set(names)
+    found: dict[str, str] = {}
+    for key, value in headers:
+        if key != b"cookie":
+            continue
+        for pair in value.decode("latin-1").split(";"):
+            name, sep, val = pair.partition("=")
+            name = name.strip()
+            if sep and name in wanted and name not in found:
+                found[name] = val.strip().strip('"')
+    return found
+
+
+def query_param(query_string: bytes, name: str) -> str | None:
+    """The first value of ``name`` in a query string, or ``None``."""
+    if not query_string or len(query_string) > _MAX_QUERY:
+        return None
+    for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if key == name:
+            return value
+    return None
+
+
+def split_uri(uri: str) -> tuple[str, bytes]:
+    """An original request URI (``/path?query``) into its path and query string."""
+    path, _, query = uri.partition("?")
+    if not path.startswith("/"):
+        path = "/" + path
+    return path, query.encode("latin-1", "replace")
+
+
+def request_target(scope: Mapping[str, Any]) -> str:
+    """The request-target to send upstream: the raw path as received, plus the query string."""
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) and raw else quote(str(scope.get("path") or "/"))
+    query = scope.get("query_string")
+    if isinstance(query, bytes) and query:
+        return f"{path}?{query.decode('latin-1')}"
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """The request as the waiting room sees it (the original request, in forward-auth mode)."""
+
+    host: str
+    path: str
+    query_string: bytes
+    headers: Headers
+    #: ``"https"`` when the visitor's connection is TLS (directly, or per a trusted proxy).
+    scheme: str
+    client_ip: str | None
+
+    @property
+    def secure(self) -> bool:
+        return self.scheme == "https"
+
+    def wants_json(self) -> bool:
+        """The Accept header is exactly ``application/json`` (Cloudflare's rule for JSON mode)."""
+        return header(self.headers, b"accept") == "application/json"
+
+
+def visitor_scheme(scope_scheme: str, headers: Headers, trusted: bool) -> str:
+    """``https``/``http`` as the visitor reached us; ``X-Forwarded-Proto`` counts only when trusted."""
+    if trusted:
+        forwarded = header(headers, b"x-forwarded-proto")
+        if forwarded:
+            first = forwarded.split(",")[0].strip().lower()
+            if first in ("http", "https"):
+                return first
+    return "https" if scope_scheme in ("https", "wss") else "http"
