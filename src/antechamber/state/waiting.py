@@ -61,8 +61,9 @@ class WaitingCounters:
         if n < 0 and (row is None or i < 0 or i >= len(row)):
             return  # already dropped with its refresh bucket
         if i < 0 or i >= self._cap:
-            self._reshape(position_s)
+            self._reshape(position_s)  # replaces the row arrays: fetch the row again
             i = position_s - self._base
+            row = self._rows.get(bucket)
         if row is None:
             row = self._rows[bucket] = array("i")
             self._due_ms = min(self._due_ms, _drop_time(bucket))
