@@ -1,0 +1,382 @@
+"""Real processes for the forward-auth tests: an origin, the gateway, nginx and Caddy.
+
+Everything listens on 127.0.0.1, on ports chosen at start, and is stopped by the
+context manager that started it. The proxy configurations are the ones the
+documentation shows (``docs/examples/``), with only the addresses replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import threading
+from collections.abc import Coroutine, Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvicorn
+
+from antechamber.api.models.room import RoomInput
+from antechamber.api.room_checks import check_room
+from antechamber.core.cookie import CookieCodec
+from antechamber.db import accounts, rooms
+from antechamber.db.engine import Database, sqlite_url
+from antechamber.db.ids import format_timestamp, new_id, utc_now
+from antechamber.db.rooms import StoredRoom
+from antechamber.gateway.app import Gateway, create_gateway
+from antechamber.gateway.follower import ConfigFollower
+from antechamber.gateway.upstream import UpstreamPool
+from antechamber.keystore import load_or_create_keys
+from antechamber.state.memory import MemoryState
+from tests.services import free_port, require_binary, wait_for_port
+
+T = TypeVar("T")
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "docs" / "examples"
+FORWARD_AUTH_DOC = ROOT / "docs" / "FORWARD_AUTH.md"
+
+#: The addresses the examples use; tests put their own ports in their place.
+EXAMPLE_GATEWAY = "127.0.0.1:8000"
+EXAMPLE_ORIGIN = "127.0.0.1:3000"
+HOST = "shop.example.com"
+ZONE = "example.com"
+
+
+def example(name: str, replacements: Mapping[str, str]) -> str:
+    """An example configuration from ``docs/examples`` with each placeholder text replaced.
+
+    Every placeholder must occur in the file, so that an edit of the example that
+    drops one fails loudly instead of testing a different configuration.
+    """
+    text = (EXAMPLES / name).read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        if old not in text:
+            raise AssertionError(f"{old!r} does not occur in docs/examples/{name}")
+        text = text.replace(old, new)
+    return text
+
+
+# --- the origin --------------------------------------------------------------------------
+
+
+@dataclass
+class Origin:
+    """A tiny application that records what reached it."""
+
+    port: int
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[str]:
+        return [request["path"] for request in self.seen]
+
+
+def _origin_handler(origin: Origin) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            record = {
+                "method": self.command,
+                "path": self.path,
+                "cookie": self.headers.get("Cookie", ""),
+                "body": body.decode("latin-1"),
+            }
+            origin.seen.append(record)
+            payload = json.dumps({"origin": "hello", **record}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Set-Cookie", "app_session=abc; Path=/")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_HEAD = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextlib.contextmanager
+def run_origin() -> Iterator[Origin]:
+    """Serve the recording origin on a free loopback port until the block ends."""
+    origin = Origin(0)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _origin_handler(origin))
+    origin.port = int(server.server_address[1])
+    thread = threading.Thread(target=server.serve_forever, name="test-origin", daemon=True)
+    thread.start()
+    try:
+        yield origin
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+# --- the gateway -------------------------------------------------------------------------
+
+
+def room_body(**fields: Any) -> dict[str, Any]:
+    """A room body as the API stores it: Cloudflare's defaults, the smallest limits the API allows."""
+    values: dict[str, Any] = {
+        "host": HOST,
+        "name": "shop",
+        "new_users_per_minute": 200,
+        "total_active_users": 200,
+        **fields,
+    }
+    return RoomInput.model_validate(values).model_dump(mode="json")
+
+
+class GatewayServer:
+    """The gateway under uvicorn in a thread of its own, on a fresh SQLite store with one room.
+
+    The store is written the way the management API writes it (validated body,
+    routes); ``update_room`` changes the room and waits until the gateway has
+    taken the change in, so tests never sleep for the config follower.
+    """
+
+    def __init__(self, data_dir: Path, origin_url: str, **room_fields: Any) -> None:
+        self.data_dir = data_dir
+        self.origin_url = origin_url
+        self.room_fields = room_fields
+        self.room_id = new_id()
+        self.zone_id = ""
+        self.port = 0
+        self.codec: CookieCodec | None = None
+        self.database: Database | None = None
+        self.follower: ConfigFollower | None = None
+        self.app: Gateway | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: uvicorn.Server | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="test-gateway", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise TimeoutError("the gateway did not start within 30 s")
+        if self._error is not None:
+            raise RuntimeError("the gateway failed to start") from self._error
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        self._thread.join(15)
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the gateway's event loop and return its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(15)
+
+    def update_room(self, **fields: Any) -> None:
+        """Change room fields in the store and wait until the gateway follows."""
+        self.call(self._update_room(fields))
+
+    async def _update_room(self, fields: Mapping[str, Any]) -> None:
+        assert self.database is not None and self.follower is not None
+        async with self.database.begin() as connection:
+            stored = await rooms.get_room(connection, self.zone_id, self.room_id)
+            assert stored is not None
+            body = RoomInput.model_validate({**stored.body, **fields}).model_dump(mode="json")
+            zone = await accounts.zone_by_id(connection, self.zone_id)
+            assert zone is not None
+            routes = check_room(body, zone)
+            updated = StoredRoom(stored.id, stored.zone_id, body, stored.created_on, format_timestamp(utc_now()))
+            await rooms.replace_room(connection, updated, routes)
+        await self.follower.refresh()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start(); the thread must not die silently
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.database = Database(sqlite_url(self.data_dir))
+        try:
+            await self.database.migrate()
+            async with self.database.begin() as connection:
+                zone = await accounts.create_zone(connection, ZONE)
+                self.zone_id = zone.id
+                body = room_body(**self.room_fields)
+                stamp = format_timestamp(utc_now())
+                stored = StoredRoom(self.room_id, zone.id, body, stamp, stamp)
+                await rooms.insert_room(connection, stored, check_room(body, zone))
+            self.follower = ConfigFollower(self.database)
+            await self.follower.start()
+            self.codec = CookieCodec(load_or_create_keys(self.data_dir))
+            self.app = create_gateway(
+                self.follower, MemoryState(), self.codec, UpstreamPool(), default_origin=self.origin_url
+            )
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+            config = uvicorn.Config(
+                self.app, log_level="warning", proxy_headers=False, lifespan="off", access_log=False
+            )
+            self._server = uvicorn.Server(config)
+            serving = asyncio.create_task(self._server.serve(sockets=[sock]))
+            while not self._server.started and not serving.done():
+                await asyncio.sleep(0.01)
+            self._ready.set()
+            await serving
+        finally:
+            if self.follower is not None:
+                await self.follower.aclose()
+            if self.app is not None:
+                await self.app.aclose()
+            await self.database.dispose()
+
+
+@contextlib.contextmanager
+def run_gateway(data_dir: Path, origin_url: str, **room_fields: Any) -> Iterator[GatewayServer]:
+    """Start the gateway with one room (extra room fields as keywords); stop it after the block."""
+    server = GatewayServer(data_dir, origin_url, **room_fields)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+# --- the proxies in front ----------------------------------------------------------------
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _wait_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    try:
+        wait_for_port("127.0.0.1", port)
+    except TimeoutError:
+        _stop(process)
+        raise RuntimeError(f"the server did not listen on {port}:\n{log.read_text(errors='replace')}") from None
+    if process.poll() is not None:
+        raise RuntimeError(f"the server exited:\n{log.read_text(errors='replace')}")
+
+
+def nginx_main_config(workdir: Path, site: str) -> str:
+    """A complete nginx.conf around a site file: one worker, every path inside ``workdir``."""
+    return f"""daemon off;
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {workdir}/access.log;
+    client_body_temp_path {workdir}/client_body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    include {workdir}/{site};
+}}
+"""
+
+
+@contextlib.contextmanager
+def run_nginx(workdir: Path, gateway_port: int, origin_port: int) -> Iterator[int]:
+    """nginx with ``docs/examples/nginx/antechamber.conf`` on a free port; yields the port."""
+    binary = require_binary("nginx", "/usr/sbin")
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    site = example(
+        "nginx/antechamber.conf",
+        {
+            EXAMPLE_GATEWAY: f"127.0.0.1:{gateway_port}",
+            EXAMPLE_ORIGIN: f"127.0.0.1:{origin_port}",
+            "listen 80;": f"listen 127.0.0.1:{port};",
+        },
+    )
+    (workdir / "site.conf").write_text(site, encoding="utf-8")
+    (workdir / "nginx.conf").write_text(nginx_main_config(workdir, "site.conf"), encoding="utf-8")
+    log = workdir / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [binary, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-e", str(workdir / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        _wait_listening(process, port, workdir / "error.log")
+        yield port
+    finally:
+        _stop(process)
+
+
+def caddy_global_options(workdir: Path) -> str:
+    """Caddy's global block for tests: no admin endpoint, loopback only, storage in ``workdir``."""
+    return f"""{{
+\tadmin off
+\tdefault_bind 127.0.0.1
+\tauto_https off
+\tstorage file_system {workdir}/storage
+}}
+
+"""
+
+
+@contextlib.contextmanager
+def run_caddy(workdir: Path, gateway_port: int, origin_port: int) -> Iterator[int]:
+    """Caddy with ``docs/examples/caddy/Caddyfile`` on a free port (plain HTTP); yields the port."""
+    binary = require_binary("caddy")
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    site = example(
+        "caddy/Caddyfile",
+        {
+            EXAMPLE_GATEWAY: f"127.0.0.1:{gateway_port}",
+            EXAMPLE_ORIGIN: f"127.0.0.1:{origin_port}",
+            f"\n{HOST} {{": f"\nhttp://{HOST}:{port} {{",
+        },
+    )
+    caddyfile = workdir / "Caddyfile"
+    caddyfile.write_text(caddy_global_options(workdir) + site, encoding="utf-8")
+    env = {
+        **os.environ,
+        "HOME": str(workdir),
+        "XDG_DATA_HOME": str(workdir / "data"),
+        "XDG_CONFIG_HOME": str(workdir / "config"),
+    }
+    log = workdir / "caddy.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [binary, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=workdir,
+        )
+    try:
+        _wait_listening(process, port, log)
+        yield port
+    finally:
+        _stop(process)

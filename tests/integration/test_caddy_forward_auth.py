@@ -1,0 +1,39 @@
+"""Caddy's expanded ``forward_auth`` in front of a real origin, configured as ``docs/examples/caddy/Caddyfile``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.contract import ForwardAuthContract, Site
+from tests.integration.support import run_caddy, run_gateway, run_origin
+
+pytestmark = pytest.mark.caddy
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """Origin, gateway (one room, revoke enabled) and Caddy, started once for the module."""
+    workdir = tmp_path_factory.mktemp("caddy-forward-auth")
+    with (
+        run_origin() as origin,
+        run_gateway(workdir / "gateway", f"http://127.0.0.1:{origin.port}", enabled_origin_commands=["revoke"]) as gw,
+        run_caddy(workdir / "caddy", gw.port, origin.port) as port,
+    ):
+        yield Site(origin, gw, f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture
+def site(stack: Site) -> Site:
+    """The stack with the room open again and the origin's record cleared."""
+    stack.gateway.update_room(queue_all=False)
+    stack.origin.seen.clear()
+    return stack
+
+
+class TestCaddy(ForwardAuthContract):
+    """The contract through Caddy: a queued visitor gets the gateway's own answer."""
+
+    # Any 2xx from the auth endpoint means "allow" to Caddy, so the gateway queues with 429.
+    queued_status = 429
