@@ -1,0 +1,150 @@
+"""Invariants under arbitrary traffic: hypothesis drives arrivals, refreshes, revisits and switches."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from antechamber.core.decide import free_slots
+from antechamber.core.ticket import Ticket
+from antechamber.core.types import (
+    BUCKET_MS,
+    QUEUE_PLACE_HOLD_MS,
+    REFRESH_BUCKET_MS,
+    EventWindow,
+    Outcome,
+    RoomConfig,
+)
+from tests.core.harness import MINUTE, SECOND, Room, Visitor, room_config
+
+MODES = ["fifo", "random", "passthrough", "reject", "queue_all", "prequeue"]
+
+
+def _config(base: RoomConfig, mode: str, now_ms: int) -> RoomConfig:
+    if mode == "queue_all":
+        return replace(base, queue_all=True)
+    if mode == "prequeue":
+        window = EventWindow("ev", now_ms - MINUTE, now_ms + 10 * MINUTE, now_ms + 60 * MINUTE, True)
+        return replace(base, event=window)
+    return replace(base, queueing_method=mode)  # type: ignore[arg-type]
+
+
+def _live_waiting(visitors: list[Visitor], now_ms: int) -> int:
+    """Placed tickets whose refresh bucket has not been dropped: what the waiting counter must say."""
+    return sum(
+        1
+        for v in visitors
+        if v.ticket is not None
+        and v.ticket.placed
+        and (v.ticket.refresh_bucket + 1) * REFRESH_BUCKET_MS + QUEUE_PLACE_HOLD_MS > now_ms
+    )
+
+
+def _live_active(sessions: dict[int, list[Ticket]], now_ms: int) -> int:
+    """Sessions whose expiry second has not passed: what the active counter must say.
+
+    A session that expired earlier in the current second is still counted to
+    the end of that second (the counters are per second), even if its visitor
+    already came back as a new user, so each admission is tracked on its own.
+    """
+    now_s = now_ms // BUCKET_MS
+    return sum(1 for chain in sessions.values() for t in chain if t.expires_ms // BUCKET_MS >= now_s)
+
+
+step = st.tuples(
+    st.integers(min_value=0, max_value=40_000),  # ms to advance
+    st.integers(min_value=0, max_value=6),  # new arrivals
+    st.floats(min_value=0, max_value=1),  # share of known visitors coming back
+    st.sampled_from(MODES + ["same"] * 4),  # mode switch
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tau=st.integers(min_value=1, max_value=30),
+    nupm=st.integers(min_value=1, max_value=60),
+    session=st.integers(min_value=1, max_value=3),
+    renewal_off=st.booleans(),
+    first_mode=st.sampled_from(MODES),
+    steps=st.lists(step, min_size=1, max_size=40),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_invariants_hold_under_any_traffic(
+    tau: int,
+    nupm: int,
+    session: int,
+    renewal_off: bool,
+    first_mode: str,
+    steps: list[tuple[int, int, float, str]],
+    seed: int,
+) -> None:
+    """Counters match the cookies; nobody enters under queue_all, prequeue or reject; passthrough admits all;
+    admissions respect both limits; and an admitted FIFO user never leaves an earlier live user outside the free slots."""
+    base = room_config(
+        total_active_users=tau, new_users_per_minute=nupm, session_duration=session, disable_session_renewal=renewal_off
+    )
+    room = Room(_config(base, first_mode, 0), seed=seed)
+    mode = first_mode
+    room.config = _config(base, mode, room.now)
+    visitors: list[Visitor] = []
+    sessions: dict[int, list[Ticket]] = {}  # per visitor, the latest ticket of each admission
+    pick = random.Random(seed)
+    for advance, arrivals, share, switch in steps:
+        room.advance(advance)
+        if switch != "same":
+            mode = switch
+            room.config = _config(base, mode, room.now)
+        coming = [v for v in visitors if pick.random() < share] + [Visitor() for _ in range(arrivals)]
+        visitors += coming[len(coming) - arrivals :] if arrivals else []
+        for v in coming:
+            had_session = v.ticket is not None and v.ticket.session_valid(room.now)
+            pre = room.snapshot()
+            d = room.visit(v)
+            post = room.snapshot()
+            if d.reason in ("admitted", "passthrough") and d.ticket is not None:
+                sessions.setdefault(id(v), []).append(d.ticket)
+            elif d.reason == "session" and d.ticket is not None:
+                sessions[id(v)][-1] = d.ticket  # a renewal moves the session's count
+            if had_session:
+                assert d.outcome is Outcome.ORIGIN
+                continue
+            if mode in ("queue_all", "prequeue", "reject"):
+                assert d.outcome is not Outcome.ORIGIN
+            if mode == "passthrough":
+                assert d.outcome is Outcome.ORIGIN
+            if d.reason == "admitted":
+                assert pre.active < tau and pre.admitted_last_minute < nupm
+                assert free_slots(room.config, pre, room.now) >= 1
+                if mode == "fifo":
+                    _assert_earlier_users_fit(visitors, v, room, post)
+        assert room.snapshot().waiting == _live_waiting(visitors, room.now)
+        assert room.snapshot().active == _live_active(sessions, room.now)
+
+
+def _assert_earlier_users_fit(visitors: list[Visitor], admitted: Visitor, room: Room, post: object) -> None:
+    """Every live queued user placed in an earlier second than the admitted one is still within the free slots."""
+    assert admitted.ticket is not None
+    snap = room.snapshot()
+    free = free_slots(room.config, snap, room.now)
+    for other in visitors:
+        t = other.ticket
+        if t is not None and t.placed and t.queue_valid(room.now) and t.position_s < admitted.ticket.position_s:
+            assert snap.queue.ahead(t.position_s) < free
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tau=st.integers(min_value=5, max_value=200), surge=st.integers(min_value=1, max_value=600), seed=st.integers(0, 999)
+)
+def test_active_never_exceeds_the_limit_in_a_surge(tau: int, surge: int, seed: int) -> None:
+    """In a surge with everyone refreshing every 20 s and sessions renewing, active stays ≤ total_active_users."""
+    room = Room(room_config(total_active_users=tau, new_users_per_minute=max(tau, 200), session_duration=1), seed=seed)
+    visitors = room.arrive(surge)
+    for _ in range(12):
+        room.advance(20 * SECOND)
+        for v in visitors:
+            room.visit(v)  # queued users refresh, admitted ones renew
+        assert room.snapshot().active <= tau
