@@ -139,4 +139,3 @@ async def test_proxied_streams_both_ways(nginx: Nginx, pool: UpstreamPool) -> No
         expected = b"%s %d" % (hashlib.sha256(upload).hexdigest().encode(), len(upload))
         assert (200, expected) == (resp.status, await resp.read())
         await resp.aclose()
-

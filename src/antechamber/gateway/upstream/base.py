@@ -113,7 +113,8 @@ class Timeouts:
     ``pool`` waits for a free connection under the per-origin cap; ``connect`` covers TCP and
     the TLS handshake; ``read`` runs from the end of the request head to the first byte of
     the response; ``idle`` is the longest stall between two body chunks in either direction
-    (``write`` stalls count against it too, reported with phase ``"write"``).
+    (``write`` stalls count against it too, reported with phase ``"write"``). The read
+    timeout is enforced by a shared sweeper and may fire up to ``min(0.1, read / 4)`` s late.
 
     Example: ``Timeouts(connect=2.0, read=30.0, idle=60.0)``.
     """
@@ -137,6 +138,8 @@ class Limits:
     keepalive_expiry: float = 4.0
     #: Pause reading from the origin when this many response bytes wait for the consumer.
     high_water: int = 65536
+    #: Cap on a response head that is still incomplete; checked per socket read, so a head that
+    #: arrives whole in one read (at most one read buffer, 64-256 KiB) is not measured.
     max_header_bytes: int = 65536
 
 

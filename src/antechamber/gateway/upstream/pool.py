@@ -38,8 +38,8 @@ __all__ = ["UpstreamPool"]
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 # Methods whose empty body still gets an explicit length, as origins often require one.
 _LENGTH_REQUIRED = frozenset({"POST", "PUT", "PATCH"})
-# Request headers the client owns: framing and connection management.
-_REQUEST_DROP = HOP_BY_HOP | {b"content-length"}
+# Request headers the client looks at: framing and connection management (owned), and Host.
+_REQUEST_SPECIAL = HOP_BY_HOP | {b"content-length", b"host"}
 
 
 class _OriginPool:
@@ -83,6 +83,11 @@ class UpstreamPool:
         self._ssl = ssl_context
         self._pools: dict[Origin, _OriginPool] = {}
         self._closed = False
+        # Connections waiting for a response head, and the sweeper that enforces their deadline.
+        self._heads: set[_Connection] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+        read = self.timeouts.read
+        self._tick = 0.1 if read is None else max(0.005, min(0.1, read / 4))
 
     def connections(self, origin: Origin) -> tuple[int, int]:
         """(open, idle) connection counts for ``origin``, for metrics and tests."""
@@ -205,6 +210,17 @@ class UpstreamPool:
             raise
         return conn
 
+    def _watch(self, conn: _Connection) -> None:
+        self._heads.add(conn)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(self._tick, self._sweep)
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for conn in [c for c in self._heads if c.deadline <= now]:
+            conn._on_read_timeout()  # aborts, which also removes it from _heads
+        self._sweeper = self.loop.call_later(self._tick, self._sweep) if self._heads else None
+
     def _release(self, conn: _Connection) -> None:
         if self._closed:
             conn.abort(None)
@@ -238,6 +254,9 @@ class UpstreamPool:
     async def aclose(self) -> None:
         """Close every connection; in-flight responses fail with :class:`UpstreamError`."""
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for p in self._pools.values():
             for conn in list(p.all):
                 conn.abort(UpstreamError("upstream pool closed"))
@@ -248,46 +267,52 @@ def _build_head(
     method: str, target: str, headers: Headers, body: RequestBody, origin: Origin, upgrade: bool
 ) -> tuple[bytes, int | None]:
     """Serialise the request head; returns it and the body length (``None``: chunked or no body)."""
-    lines = [b"%s %s HTTP/1.1\r\n" % (method.encode("ascii"), target.encode("ascii"))]
-    named: set[bytes] | None = None
+    raw_target = target.encode("ascii")
+    parts = [method.encode("ascii"), b" ", raw_target, b" HTTP/1.1\r\n"]
+    lines = 2  # the request line and the blank line that ends the head
     has_host = False
     declared: bytes | None = None
     for name, value in headers:
         lower = name.lower()
-        if lower in _REQUEST_DROP:
-            if lower == b"connection":
-                named = (named or set()) | {t.strip().lower() for t in value.split(b",")}
-                if upgrade:
-                    named.discard(b"upgrade")
+        if lower in _REQUEST_SPECIAL:
+            if lower == b"host":
+                has_host = True
+            elif lower == b"connection":
+                named = {t.strip().lower() for t in value.split(b",")} - {b"upgrade"}
+                if named - HOP_BY_HOP:  # rare: the visitor marked more headers as hop-by-hop
+                    kept = [(n, v) for n, v in headers if (ln := n.lower()) != b"connection" and ln not in named]
+                    return _build_head(method, target, kept, body, origin, upgrade)
+                continue
             elif lower == b"content-length":
                 declared = value
-            elif lower == b"upgrade" and upgrade:
-                lines.append(b"%s: %s\r\n" % (name, value))
-            continue
-        if lower == b"host":
-            has_host = True
-        lines.append(b"%s: %s\r\n" % (name, value))
-    if named:  # rare: headers the visitor marked as hop-by-hop via Connection
-        lines = lines[:1] + [ln for ln in lines[1:] if ln.split(b":", 1)[0].lower() not in named]
+                continue
+            elif not (upgrade and lower == b"upgrade"):
+                continue
+        parts += (name, b": ", value, b"\r\n")
+        lines += 1
     if not has_host:
-        lines.insert(1, b"host: %s\r\n" % origin.host_header)
+        parts += (b"host: ", origin.host_header, b"\r\n")
+        lines += 1
     length: int | None = None
     if upgrade:
-        lines.append(b"connection: upgrade\r\n")
+        parts.append(b"connection: upgrade\r\n")
     elif isinstance(body, bytes) and body:
-        lines.append(b"content-length: %d\r\n" % len(body))
+        parts.append(b"content-length: %d\r\n" % len(body))
     elif body is None or isinstance(body, bytes):
-        if method in _LENGTH_REQUIRED:
-            lines.append(b"content-length: 0\r\n")
+        if method not in _LENGTH_REQUIRED:
+            lines -= 1
+        else:
+            parts.append(b"content-length: 0\r\n")
     elif declared is not None and declared.strip().isdigit():
         length = int(declared)
-        lines.append(b"content-length: %d\r\n" % length)
+        parts.append(b"content-length: %d\r\n" % length)
     else:
-        lines.append(b"transfer-encoding: chunked\r\n")
-    lines.append(b"\r\n")
-    head = b"".join(lines)
+        parts.append(b"transfer-encoding: chunked\r\n")
+    lines += 1
+    parts.append(b"\r\n")
+    head = b"".join(parts)
     # One C-speed scan instead of a check per header: a CR or LF inside a name or value would
     # let a visitor smuggle a second request to the origin.
-    if head.count(b"\n") != len(lines) or head.count(b"\r") != len(lines) or b" " in lines[0][len(method) + 1 : -11]:
+    if head.count(b"\n") != lines or head.count(b"\r") != lines or b" " in raw_target:
         raise ValueError("request line or header contains CR, LF or a stray space")
     return head, length
