@@ -123,7 +123,9 @@ class Site:
     async def add_event(self, room_id: str, **fields: Any) -> str:
         """Store an event (times as ISO text, like the API) and reload."""
         event_id = new_id()
+        small = {k: fields.pop(k) for k in ("total_active_users", "new_users_per_minute") if k in fields}
         body = EventInput.model_validate({"name": f"event-{event_id[:6]}", **fields}).model_dump(mode="json")
+        body.update(small)
         stamp = self.clock.iso()
         async with self.db.begin() as connection:
             await events.insert_event(connection, StoredEvent(event_id, room_id, body, stamp, stamp))
