@@ -20,8 +20,9 @@ import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from antechamber.gateway.upstream.base import Headers, Origin, RequestBody, Upgraded
+from antechamber.gateway.upstream.base import Headers, Origin, RequestBody, Upgraded, Upstream, UpstreamResponse
 
 __all__ = ["MockRequest", "MockResponse", "MockUpstream"]
 
@@ -180,3 +181,9 @@ def _pipe_writer(
     transport.protocol = protocol
     protocol.connection_made(transport)
     return asyncio.StreamWriter(transport, protocol, own, loop)
+
+
+if TYPE_CHECKING:  # mypy proves the mock fits the seam structurally
+
+    def _fits(upstream: MockUpstream, response: MockResponse) -> tuple[Upstream, UpstreamResponse]:
+        return upstream, response

@@ -16,6 +16,7 @@ import asyncio
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from antechamber.gateway.upstream._connection import _Connection, _Dead, _expire, _Response
 from antechamber.gateway.upstream.base import (
@@ -25,9 +26,11 @@ from antechamber.gateway.upstream.base import (
     RequestBody,
     Timeouts,
     Upgraded,
+    Upstream,
     UpstreamConnectError,
     UpstreamError,
     UpstreamProtocolError,
+    UpstreamResponse,
     UpstreamTimeout,
 )
 from antechamber.gateway.upstream.headers import HOP_BY_HOP
@@ -96,7 +99,7 @@ class UpstreamPool:
 
     async def request(
         self, method: str, target: str, headers: Headers, body: RequestBody, *, origin: Origin
-    ) -> _Response:
+    ) -> UpstreamResponse:
         """Send one request; see :meth:`Upstream.request`."""
         head, length = _build_head(method, target, headers, body, origin, upgrade=False)
         resp, _ = await self._exchange(origin, head, body, length, method, upgrade=False)
@@ -316,3 +319,9 @@ def _build_head(
     if head.count(b"\n") != lines or head.count(b"\r") != lines or b" " in raw_target:
         raise ValueError("request line or header contains CR, LF or a stray space")
     return head, length
+
+
+if TYPE_CHECKING:  # mypy proves the pool fits the seam structurally
+
+    def _fits(pool: UpstreamPool) -> Upstream:
+        return pool
