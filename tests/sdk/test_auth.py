@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import cloudflare
 import pytest
@@ -126,13 +127,13 @@ class TestReadOnlyToken:
         (rule,) = cf.waiting_rooms.rules.create(
             rid, zone_id=z, rules={"action": "bypass_waiting_room", "expression": "ip.src eq 10.0.0.1"}
         ).result
-        required = {
+        required: dict[str, Any] = {
             "name": str(room.name),
             "host": str(room.host),
             "total_active_users": 999,
             "new_users_per_minute": 200,
         }
-        times = {
+        times: dict[str, Any] = {
             "name": str(event.name),
             "event_start_time": str(event.event_start_time),
             "event_end_time": str(event.event_end_time),
@@ -140,8 +141,8 @@ class TestReadOnlyToken:
         rule_body = {"action": "bypass_waiting_room", "expression": "ip.src eq 10.0.0.2"}
         writes: list[Callable[[], object]] = [
             lambda: new_room(reader, z),
-            lambda: reader.waiting_rooms.update(rid, zone_id=z, **required),  # type: ignore[arg-type]
-            lambda: reader.waiting_rooms.edit(rid, zone_id=z, **required),  # type: ignore[arg-type]
+            lambda: reader.waiting_rooms.update(rid, zone_id=z, **required),
+            lambda: reader.waiting_rooms.edit(rid, zone_id=z, **required),
             lambda: reader.waiting_rooms.delete(rid, zone_id=z),
             lambda: new_event(reader, z, rid, name=unique("event")),
             lambda: reader.waiting_rooms.events.update(str(event.id), zone_id=z, waiting_room_id=rid, **times),

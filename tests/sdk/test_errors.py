@@ -122,7 +122,12 @@ class TestInvalidRoom:
     def test_put_rejected(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
         """A PUT with session_duration 31 is a 400 and the room keeps its old configuration."""
         room = new_room(cf, api_server.settings_zone_id, SETTINGS_ZONE)
-        body = {"name": room.name, "host": room.host, "total_active_users": 300, "new_users_per_minute": 200}
+        body: dict[str, Any] = {
+            "name": room.name,
+            "host": room.host,
+            "total_active_users": 300,
+            "new_users_per_minute": 200,
+        }
         rejects(
             cf,
             api_server.settings_zone_id,
@@ -208,7 +213,7 @@ class TestUniqueness:
             cookie_suffix="owner",
             additional_routes=[{"host": extra, "path": "/b"}],
         )
-        clashes = {
+        clashes: dict[str, dict[str, Any]] = {
             "same primary": {"host": primary, "path": "/a"},
             "same primary, host in upper case": {"host": primary.upper(), "path": "/a"},
             "primary equal to an additional route": {"host": extra, "path": "/b"},
@@ -336,7 +341,7 @@ class TestInvalidEvent:
         rid = str(room.id)
         base = now() + timedelta(hours=10)
         new_event(cf, api_server.zone_id, rid, start_in=timedelta(hours=10), length=timedelta(hours=2))
-        overlapping = {
+        overlapping: dict[str, dict[str, Any]] = {
             "inside": {
                 "event_start_time": iso(base + timedelta(minutes=30)),
                 "event_end_time": iso(base + timedelta(hours=1)),
@@ -431,7 +436,7 @@ class TestNotFound:
     def test_unknown_room(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
         """Every room-scoped method on an unknown room id is a 404 carrying the server's code and message."""
         z = api_server.zone_id
-        required = {
+        required: dict[str, Any] = {
             "name": unique(),
             "host": unique_host("example.com"),
             "total_active_users": 300,
@@ -473,7 +478,7 @@ class TestNotFound:
         """Every event method on an unknown event id is a 404."""
         z = api_server.zone_id
         rid = str(new_room(cf, z).id)
-        times = {
+        times: dict[str, Any] = {
             "name": unique("event"),
             "event_start_time": iso(START),
             "event_end_time": iso(START + timedelta(hours=1)),
@@ -513,7 +518,7 @@ class TestNotFound:
 
 class TestPagination:
     @pytest.mark.parametrize("params", [{"per_page": 7}, {"per_page": 0}, {"per_page": 5000}, {"page": 0}])
-    def test_bad_paging(self, cf: cloudflare.Cloudflare, api_server: ApiServer, params: dict[str, int]) -> None:
+    def test_bad_paging(self, cf: cloudflare.Cloudflare, api_server: ApiServer, params: dict[str, Any]) -> None:
         """page must be at least 1 and per_page a multiple of 5 from 5 to 1000; anything else is a 400."""
         error = raises(cloudflare.BadRequestError, lambda: cf.waiting_rooms.list(zone_id=api_server.zone_id, **params))
         assert_cloudflare_error(error, 400)

@@ -71,7 +71,7 @@ class TestCreateAndGet:
         """An event created with only name and times inherits everything (null overrides) and is not suspended."""
         room = new_room(cf, api_server.zone_id)
         start = now() + timedelta(hours=1)
-        fields = {
+        fields: dict[str, Any] = {
             "name": unique("event"),
             "event_start_time": iso(start),
             "event_end_time": iso(start + timedelta(hours=1)),
@@ -160,7 +160,7 @@ class TestUpdateEditDelete:
         event = cf.waiting_rooms.events.create(rid, zone_id=api_server.zone_id, **full_event_fields())
         assert event is not None and event.id
         start = now() + timedelta(hours=4)
-        fields = {
+        fields: dict[str, Any] = {
             "name": unique("event"),
             "event_start_time": iso(start),
             "event_end_time": iso(start + timedelta(hours=1)),

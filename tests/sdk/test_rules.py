@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import cloudflare
 import pytest
@@ -11,7 +11,7 @@ from cloudflare.types.waiting_rooms import WaitingRoomRule
 
 from tests.sdk.support import HEX32, ApiServer, assert_cloudflare_error, new_room, raises
 
-BYPASS = "bypass_waiting_room"
+BYPASS: Literal["bypass_waiting_room"] = "bypass_waiting_room"
 EXPRESSIONS = {
     "a": "ip.src in {192.0.2.0/24}",
     "b": 'http.request.uri.path eq "/health"',

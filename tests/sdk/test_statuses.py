@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import cloudflare
 from cloudflare.types.waiting_rooms import StatusGetResponse
@@ -60,7 +61,7 @@ class TestStatus:
         """Suspending a room with PATCH turns its status to suspended and un-suspending turns it back."""
         room = new_room(cf, api_server.zone_id)
         rid = str(room.id)
-        common = {"name": str(room.name), "host": str(room.host), "total_active_users": 300}
+        common: dict[str, Any] = {"name": str(room.name), "host": str(room.host), "total_active_users": 300}
         cf.waiting_rooms.edit(rid, zone_id=api_server.zone_id, new_users_per_minute=200, suspended=True, **common)
         assert "suspended" == status(cf, api_server, rid).status
         cf.waiting_rooms.edit(rid, zone_id=api_server.zone_id, new_users_per_minute=200, suspended=False, **common)
