@@ -332,6 +332,16 @@ class TestNextEventFields:
         assert fetched is not None
         assert (None, None) == (fetched.next_event_start_time, fetched.next_event_prequeue_start_time)
 
+    def test_suspended_event_is_not_next(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
+        """A suspended event is ignored: the room's next event is the first upcoming one that is not suspended."""
+        room = new_room(cf, api_server.zone_id)
+        rid = str(room.id)
+        new_event(cf, api_server.zone_id, rid, start_in=timedelta(hours=2), suspended=True)
+        later = new_event(cf, api_server.zone_id, rid, start_in=timedelta(hours=5))
+        fetched = cf.waiting_rooms.get(rid, zone_id=api_server.zone_id)
+        assert fetched is not None
+        assert parse_ts(later.event_start_time) == parse_ts(fetched.next_event_start_time)
+
     def test_next_event_in_list(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
         """The computed next-event time appears in list results as well as in get."""
         room = new_room(cf, api_server.zone_id)
