@@ -108,9 +108,12 @@ def _order_measures(scenario: Scenario, arrival: metrics.IntArray, admitted: met
     after = served & (arrival >= start)
     result["kendall_tau_prequeue"] = metrics.normalised_kendall_tau(arrival[prequeued], admitted[prequeued])
     result["kendall_tau_after_start"] = metrics.normalised_kendall_tau(arrival[after], admitted[after])
-    # FIFO after a prequeue puts every later arrival behind every prequeued visitor.
-    last_prequeued = int(admitted[prequeued].max(initial=-1))
-    result["after_start_admitted_before_prequeue_done"] = int(np.count_nonzero(admitted[after] < last_prequeued))
+    # FIFO after a prequeue puts every later arrival behind every prequeued visitor:
+    # the share of (prequeued, later) pairs admitted the other way round.
+    prequeue_times = np.sort(admitted[prequeued])
+    overtaken = prequeue_times.size - np.searchsorted(prequeue_times, admitted[after], side="right")
+    pairs = prequeue_times.size * int(np.count_nonzero(after))
+    result["prequeue_overtaken_share"] = float(overtaken.sum()) / pairs if pairs else 0.0
     result["kendall_tau"] = result["kendall_tau_after_start"]
     return result
 

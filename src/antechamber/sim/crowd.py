@@ -42,6 +42,8 @@ class CrowdSpec:
     late_extra_seconds: float = 25.0
     browse_minutes: float = 5.0
     think_seconds: float = 60.0
+    #: Arrivals start this late (minutes) into the run, e.g. near the end of a prequeue.
+    first_arrival_minute: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ def arrival_times_ms(spec: CrowdSpec, rng: np.random.Generator) -> npt.NDArray[n
     cdf = np.concatenate(([0.0], np.cumsum(rate)))
     cdf /= cdf[-1]
     quantiles = np.sort(rng.random(spec.visitors))
-    seconds = np.interp(quantiles, cdf, grid)
+    seconds = np.interp(quantiles, cdf, grid) + spec.first_arrival_minute * 60.0
     return np.asarray(np.floor(seconds * 1000.0), dtype=np.int64)
 
 

@@ -73,10 +73,23 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "memory": Scenario(
         name="memory",
-        description="Ten million visitors join the queue within four minutes; measures the state's memory.",
-        plan=RoomPlan(_room(50_000, 10_000, 5)),
+        description="Ten million visitors join a queue_all queue within four minutes; measures the state's memory.",
+        # queue_all places every arrival: with nobody refreshing, a normal queue would
+        # measure no outflow, call itself full and stop placing newcomers.
+        plan=RoomPlan(replace(_room(1_000, 200, 5), queue_all=True)),
         crowd=CrowdSpec(visitors=10_000_000, curve="steady", arrival_minutes=4),
         duration_minutes=4,
+        arrivals_only=True,
+    ),
+    "memory-prequeue": Scenario(
+        name="memory-prequeue",
+        description="Ten million visitors join a shuffled prequeue in its last four minutes; measures memory.",
+        plan=RoomPlan(
+            _room(1_000, 200, 5),
+            event=EventSpec(prequeue_minute=0, start_minute=30, end_minute=90, shuffle_at_event_start=True),
+        ),
+        crowd=CrowdSpec(visitors=10_000_000, curve="steady", arrival_minutes=4, first_arrival_minute=26),
+        duration_minutes=30,
         arrivals_only=True,
     ),
 }
