@@ -29,6 +29,9 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Seed for the crowd and the core's random source.")] = 1,
     out: Annotated[Path, typer.Option(help="Directory for report.json, summary.md and the PNGs.")] = Path("sim-out"),
     plots: Annotated[bool, typer.Option(help="Draw the PNG plots.")] = True,
+    reuse_record: Annotated[
+        bool, typer.Option(help="Re-analyse the record.npz an earlier run left in --out instead of simulating.")
+    ] = False,
 ) -> None:
     """Simulate a crowd against the real admission core on a virtual clock; write a report and plots."""
     if scenario not in SCENARIOS:
@@ -57,7 +60,7 @@ def simulate(
     typer.echo(f"{command}\n{run.description}")
     from antechamber.sim.runner import run_scenario
 
-    checks = run_scenario(run, real_core(), seed, out, command, draw=plots)
+    checks = run_scenario(run, real_core(), seed, out, command, draw=plots, reuse_record=reuse_record)
     for check in checks:
         mark = {True: "met", False: "MISSED", None: "n/a"}[check.met]
         typer.echo(f"  {check.measure:<45} {check.measured:>22}  target {check.target:<8} {mark}")

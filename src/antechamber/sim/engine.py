@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ _REFRESH, _BROWSE = 1, 2
 #: The queue page's ``Refresh: 20``; an on-time browser adds up to a second of latency.
 REFRESH_MS = 20_000
 _LATENCY_MS = 1_000
+_PROGRESS_EVERY_MS = 5 * 60_000
 
 
 @dataclass(slots=True)
@@ -85,6 +87,7 @@ def simulate_crowd(
     duration_ms: int,
     seed: int,
     sample_every_ms: int = 10_000,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunRecord:
     """Play ``crowd`` against the core until ``duration_ms`` of virtual time has passed."""
     started = time.perf_counter()
@@ -153,6 +156,8 @@ def simulate_crowd(
             break
         while t >= next_sample:
             _sample(record, core, room_id, epoch + next_sample, next_sample)
+            if progress is not None and next_sample % _PROGRESS_EVERY_MS == 0:
+                progress(next_sample, record.requests)
             next_sample += sample_every_ms
         if t >= next_change:
             config, next_change = plan.config_at(t)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from antechamber.sim.binding import CoreBinding
@@ -10,9 +11,19 @@ from antechamber.sim.scenarios import Scenario
 
 
 def run_scenario(
-    scenario: Scenario, core: CoreBinding, seed: int, out_dir: Path, command: str, draw: bool = True
+    scenario: Scenario,
+    core: CoreBinding,
+    seed: int,
+    out_dir: Path,
+    command: str,
+    draw: bool = True,
+    reuse_record: bool = False,
 ) -> list[TargetCheck]:
-    """Run ``scenario`` on ``core``, write ``report.json``, ``summary.md`` and (if ``draw``) PNGs to ``out_dir``."""
+    """Run ``scenario`` on ``core``, write ``report.json``, ``summary.md`` and (if ``draw``) PNGs to ``out_dir``.
+
+    With ``reuse_record`` the raw record of an earlier run in ``out_dir`` is analysed
+    again instead of simulating (the caller must pass the same scenario and seed).
+    """
     if scenario.arrivals_only:
         from antechamber.sim.fill import fill_queue
 
@@ -21,12 +32,19 @@ def run_scenario(
 
     from antechamber.sim.analysis import analyse
     from antechamber.sim.crowd import draw_crowd
-    from antechamber.sim.engine import save_record, simulate_crowd
+    from antechamber.sim.engine import load_record, save_record, simulate_crowd
 
-    crowd = draw_crowd(scenario.crowd, seed)
-    record = simulate_crowd(scenario.plan, crowd, scenario.crowd, core, int(scenario.duration_minutes * 60_000), seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    save_record(record, out_dir / "record.npz")
+    saved = out_dir / "record.npz"
+    if reuse_record and saved.exists():
+        record = load_record(saved)
+    else:
+        crowd = draw_crowd(scenario.crowd, seed)
+        duration_ms = int(scenario.duration_minutes * 60_000)
+        record = simulate_crowd(
+            scenario.plan, crowd, scenario.crowd, core, duration_ms, seed, progress=_report_progress
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_record(record, saved)
     analysis = analyse(scenario, record)
     checks = write_report(out_dir, scenario, analysis.summary, analysis.series, command)
     if draw:
@@ -34,3 +52,8 @@ def run_scenario(
 
         write_plots(out_dir, scenario, analysis)
     return checks
+
+
+def _report_progress(virtual_ms: int, requests: int) -> None:
+    """One line per five virtual minutes on stderr, so that long runs show they are alive."""
+    print(f"  minute {virtual_ms // 60_000:>4}: {requests:,} requests decided", file=sys.stderr, flush=True)
