@@ -51,10 +51,10 @@ SCENARIOS: dict[str, Scenario] = {
         name="event",
         description="An event with a 30-minute prequeue shuffled at the start, then a FIFO queue behind it.",
         plan=RoomPlan(
-            _room(20_000, 2_000, 5),
+            _room(10_000, 1_000, 5),
             event=EventSpec(prequeue_minute=0, start_minute=30, end_minute=150, shuffle_at_event_start=True),
         ),
-        crowd=CrowdSpec(visitors=100_000, curve="event", arrival_minutes=60, event_start_minute=30),
+        crowd=CrowdSpec(visitors=50_000, curve="event", arrival_minutes=60, event_start_minute=30),
         duration_minutes=120,
     ),
     "random": Scenario(
