@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -15,3 +16,16 @@ async def pool() -> AsyncIterator[UpstreamPool]:
     p = UpstreamPool(timeouts=Timeouts(pool=5, connect=5, read=5, idle=5), limits=Limits())
     yield p
     await p.aclose()
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every test runs on both loops: production runs uvloop, whose transports differ in the details."""
+    factories: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop}
+    try:
+        import uvloop
+    except ImportError:  # not on Windows; the asyncio run still covers the logic
+        return factories
+    factories["uvloop"] = uvloop.new_event_loop
+    return factories

@@ -65,6 +65,24 @@ class TestFraming:
             assert [] == resp.headers
             await resp.aclose()
 
+    async def test_chunked_trailers_are_dropped(self, pool: UpstreamPool) -> None:
+        """Trailer fields after a chunked body neither corrupt the body nor leak into the response headers."""
+
+        async def handler(conn: ServerConn) -> None:
+            while await conn.read_request() is not None:
+                await conn.send(
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\nX-A: 1\r\n\r\n"
+                    b"3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n"
+                )
+
+        async with OriginServer(handler) as srv:
+            for _ in range(2):
+                resp = await pool.request("GET", "/", [], None, origin=srv.origin)
+                assert b"abc" == await resp.read()
+                assert [(b"X-A", b"1")] == resp.headers
+                await resp.aclose()
+            assert 1 == len(srv.conns)
+
     async def test_http10_close_delimited_body(self, pool: UpstreamPool) -> None:
         """An HTTP/1.0 origin's body ends at EOF, and that connection is not reused."""
         seen: list[int] = []
@@ -126,13 +144,15 @@ class TestFraming:
                 ("GET", None, []),
                 ("POST", None, []),
                 ("POST", b"abc", [(b"content-length", b"999"), (b"transfer-encoding", b"chunked")]),
+                ("POST", b"B" * MB, []),
                 ("PUT", chunks_of(b"x" * 1000, 100), []),
                 ("PUT", chunks_of(b"y" * 1000, 300), [(b"Content-Length", b"1000")]),
             ]:
                 resp = await pool.request(method, "/", headers, body, origin=srv.origin)
                 await resp.read()
                 await resp.aclose()
-        get, empty_post, post, chunked, sized = reqs
+        get, empty_post, post, big, chunked, sized = reqs
+        assert (b"%d" % MB, b"B" * MB) == (big.header(b"content-length"), big.body)
         assert {b"host"} == get.names()
         assert b"0" == empty_post.header(b"content-length")
         assert (b"3", b"abc", False) == (post.header(b"content-length"), post.body, post.chunked)

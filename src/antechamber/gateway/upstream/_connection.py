@@ -336,6 +336,9 @@ class _Connection(asyncio.Protocol):
         if status == 101:
             headers = headers + self._hop  # the 101 head is relayed verbatim: Upgrade/Connection belong to it
         resp = _Response(self, status, self._reason, headers, parser.get_http_version())
+        # Trailers of a chunked body arrive through on_header too: keep them out of the response.
+        self._headers = []
+        self._hop = []
         waiter.set_result(resp)
         if status == 101:
             resp._end()
