@@ -188,3 +188,10 @@ def recorder(server_requests: list[Request], body: bytes = b"ok") -> ConnHandler
 async def chunks_of(data: bytes, size: int) -> AsyncIterator[bytes]:
     for i in range(0, len(data), size):
         yield data[i : i + size]
+
+
+async def until(condition: Callable[[], bool], limit: float = 10.0) -> None:
+    """Wait for ``condition`` by polling the loop; ``limit`` only guards against a hang, it asserts nothing."""
+    async with asyncio.timeout(limit):
+        while not condition():
+            await asyncio.sleep(0.005)

@@ -25,7 +25,7 @@ from antechamber.gateway.upstream import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
-from tests.gateway.upstream.origin_server import OriginServer, Request, ServerConn, chunks_of, recorder, serve
+from tests.gateway.upstream.origin_server import OriginServer, Request, ServerConn, chunks_of, recorder, serve, until
 from tests.services import free_port
 
 MB = 1024 * 1024
@@ -327,8 +327,7 @@ class TestKeepAlive:
             await resp.read()
             await resp.aclose()
             await sent.wait()
-            while pool.connections(srv.origin)[1]:  # the 408 lands on the idle connection, which is dropped
-                await asyncio.sleep(0.01)
+            await until(lambda: pool.connections(srv.origin)[1] == 0)  # the 408 makes the pool drop it
             resp = await pool.request("GET", "/", [], None, origin=srv.origin)
             assert 200 == resp.status
             await resp.aclose()
@@ -373,8 +372,7 @@ class TestCap:
                     await resp.aclose()
 
             tasks = [asyncio.create_task(one()) for _ in range(6)]
-            while len(reqs) < 2:
-                await asyncio.sleep(0.01)
+            await until(lambda: len(reqs) == 2)
             assert (2, 0) == pool.connections(srv.origin)
             release.set()
             assert [b"ok"] * 6 == await asyncio.gather(*tasks)
@@ -393,8 +391,7 @@ class TestCap:
         pool = UpstreamPool(limits=Limits(max_connections=1), timeouts=Timeouts(pool=0.05))
         async with OriginServer(handler) as srv:
             first = asyncio.create_task(pool.request("GET", "/", [], None, origin=srv.origin))
-            while not srv.conns:
-                await asyncio.sleep(0.01)
+            await until(lambda: bool(srv.conns))
             with pytest.raises(UpstreamTimeout) as info:
                 await pool.request("GET", "/", [], None, origin=srv.origin)
             assert "pool" == info.value.phase
