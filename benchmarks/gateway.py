@@ -1,0 +1,640 @@
+"""Gateway benchmark: the DESIGN section 5 ratios, measured side by side in one run.
+
+    python benchmarks/gateway.py                 # about 100 s, prints the table
+    python benchmarks/gateway.py --duration 10   # longer runs
+    python benchmarks/gateway.py --json out.json # also write the numbers
+
+Loopback only. Every server under test is pinned to core 0 (``taskset``); wrk and
+the origin share core 1. Each run is ``wrk -t1 -c64`` after a short warm-up. The
+same wrk Lua script (cookie, ``X-Forwarded-*`` headers, a response callback that
+takes a renewed cookie) drives the baseline and the gateway, so the client-side
+cost is the same on both sides of every ratio.
+
+Ratios (targets from DESIGN.md section 5):
+
+(a) admitted visitor's forward-auth check ÷ a bare ASGI "hello", same server
+    (uvicorn, uvloop + httptools), same core: target ≥ 0.7
+(b) admitted visitor proxied to the origin ÷ nginx ``proxy_pass`` to the same
+    origin, one worker each: target ≥ 0.6
+(c) queued visitor's counted refresh (a state write) ÷ (a)'s forward-auth rate:
+    target ≥ 0.5. Refreshes sooner than 20 s after the last counted one are not
+    counted (no state write), so the counted-refresh run replays, once each,
+    cookies issued more than 20 s earlier by the new-arrival run.
+
+The servers are started as subprocesses of this script (``serve-gateway`` and
+``serve-hello`` are its internal subcommands) and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_CORE = "0"
+CLIENT_CORE = "1"
+CONNECTIONS = 64
+OPEN_HOST = "shop.example.com"
+QUEUE_HOST = "queue.example.com"
+ORIGIN_BODY = "<!doctype html><title>shop</title><p>" + "x" * 60 + "</p>\n"  # about 100 bytes
+#: A counted refresh needs 20 s since the last counted one (REFRESH_INTERVAL_S), plus slack.
+COUNTED_AFTER_S = 21.0
+
+
+# --- the servers ---------------------------------------------------------------------------
+
+
+async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The bare ASGI baseline: fixed 13 bytes, no work."""
+    if scope["type"] != "http":
+        return
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"13")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"Hello, world!"})
+
+
+def uvicorn_config(app: Any, port: int) -> Any:
+    """The same uvicorn settings for the baseline and the gateway: uvloop, httptools, no logs."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        proxy_headers=False,
+    )
+
+
+def serve_hello(port: int) -> None:
+    import uvicorn
+
+    uvicorn.Server(uvicorn_config(hello_app, port)).run()
+
+
+def serve_gateway(data_dir: Path, port: int, origin: str) -> None:
+    import uvicorn
+    import uvloop
+
+    from antechamber.core.cookie import CookieCodec
+    from antechamber.db.engine import Database, sqlite_url
+    from antechamber.gateway.app import create_gateway
+    from antechamber.gateway.follower import ConfigFollower
+    from antechamber.gateway.upstream import UpstreamPool
+    from antechamber.keystore import load_or_create_keys
+    from antechamber.state.memory import MemoryState
+
+    async def run() -> None:
+        database = Database(sqlite_url(data_dir))
+        follower = ConfigFollower(database)
+        await follower.start()
+        codec = CookieCodec(load_or_create_keys(data_dir))
+        app = create_gateway(follower, MemoryState(), codec, UpstreamPool(), default_origin=origin)
+        try:
+            await uvicorn.Server(uvicorn_config(app, port)).serve()
+        finally:
+            await follower.aclose()
+            await app.aclose()
+            await database.dispose()
+
+    uvloop.run(run())
+
+
+async def seed_store(data_dir: Path) -> None:
+    """Two rooms at the API's smallest limits (200/200): one to be admitted to, one that queues."""
+    from antechamber.api.models.room import RoomInput
+    from antechamber.api.room_checks import check_room
+    from antechamber.db import accounts, rooms
+    from antechamber.db.engine import Database, sqlite_url
+    from antechamber.db.ids import format_timestamp, new_id, utc_now
+    from antechamber.db.rooms import StoredRoom
+
+    database = Database(sqlite_url(data_dir))
+    try:
+        await database.migrate()
+        async with database.begin() as connection:
+            zone = await accounts.create_zone(connection, "example.com")
+            stamp = format_timestamp(utc_now())
+            for name, host in (("open", OPEN_HOST), ("busy", QUEUE_HOST)):
+                body = RoomInput.model_validate(
+                    {"host": host, "name": name, "new_users_per_minute": 200, "total_active_users": 200}
+                ).model_dump(mode="json")
+                room = StoredRoom(new_id(), zone.id, body, stamp, stamp)
+                await rooms.insert_room(connection, room, check_room(body, zone))
+    finally:
+        await database.dispose()
+
+
+def nginx_conf(workdir: Path, name: str, server_block: str) -> Path:
+    """A one-worker nginx.conf with every path in ``workdir``; no access log."""
+    conf = workdir / f"{name}.conf"
+    conf.write_text(
+        f"""daemon off;
+worker_processes 1;
+pid {workdir}/{name}.pid;
+error_log {workdir}/{name}.error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {workdir}/{name}_body;
+    proxy_temp_path {workdir}/{name}_proxy;
+    fastcgi_temp_path {workdir}/{name}_fastcgi;
+    uwsgi_temp_path {workdir}/{name}_uwsgi;
+    scgi_temp_path {workdir}/{name}_scgi;
+    keepalive_requests 1000000;
+    keepalive_timeout 65;
+{server_block}
+}}
+"""
+    )
+    return conf
+
+
+def origin_block(port: int) -> str:
+    body = ORIGIN_BODY.replace("\n", "\\n")
+    return f"""    server {{
+        listen 127.0.0.1:{port};
+        location / {{ default_type text/html; return 200 "{body}"; }}
+    }}"""
+
+
+def proxy_block(port: int, origin_port: int) -> str:
+    return f"""    upstream origin {{ server 127.0.0.1:{origin_port}; keepalive 128; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}"""
+
+
+# --- wrk -----------------------------------------------------------------------------------
+
+# One script for every run. Arguments after "--": expected status, then either a cookie
+# ("name=value", or "-" for none) or "@file" to send each cookie of the file once, in
+# order, then an optional "@file" to append every issued cookie to (one per line).
+LUA = r"""
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+
+local want, cookies, next_cookie, out, req, follow
+unexpected, renewed, wrapped = 0, 0, 0
+
+local function build(cookie)
+  if cookie then wrk.headers["Cookie"] = cookie else wrk.headers["Cookie"] = nil end
+  return wrk.format()
+end
+
+function init(args)
+  want = tonumber(args[1])
+  local source = args[2]
+  if source:sub(1, 1) == "@" then
+    cookies = {}
+    for line in io.lines(source:sub(2)) do table.insert(cookies, line) end
+    next_cookie = 1
+  elseif source ~= "-" then
+    req = build(source)
+    follow = true
+  else
+    req = build(nil)
+  end
+  if args[3] then
+    out = io.open(args[3]:sub(2), "a")
+    out:setvbuf("line")
+  end
+end
+
+function request()
+  if cookies then
+    local c = cookies[next_cookie]
+    next_cookie = next_cookie + 1
+    if next_cookie > #cookies then next_cookie = 1; wrapped = wrapped + 1 end
+    return build(c)
+  end
+  return req
+end
+
+function response(status, headers, body)
+  if status ~= want then unexpected = unexpected + 1 end
+  local c = headers["set-cookie"] or headers["Set-Cookie"]
+  if c and c:sub(1, 16) == "__cfwaitingroom=" then
+    c = c:match("^[^;]+")
+    if out then out:write(c, "\n")
+    elseif follow then renewed = renewed + 1; req = build(c) end
+  end
+end
+
+function done(summary, latency, requests)
+  local t = threads[1]
+  io.write(string.format("LUA unexpected=%d renewed=%d wrapped=%d\n",
+    t:get("unexpected"), t:get("renewed"), t:get("wrapped")))
+end
+"""
+
+
+@dataclass
+class Result:
+    """One wrk run."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    unexpected: int
+    renewed: int
+    wrapped: int
+    errors: str
+
+
+def _ms(text: str) -> float:
+    value = float(re.match(r"[\d.]+", text).group(0))  # type: ignore[union-attr]
+    if text.endswith("us"):
+        return value / 1000
+    if text.endswith("ms"):
+        return value
+    if text.endswith("s"):
+        return value * 1000
+    return value
+
+
+def parse_wrk(output: str) -> Result:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"50%\s+(\S+)", output)
+    p99 = re.search(r"99%\s+(\S+)", output)
+    lua = re.search(r"LUA unexpected=(\d+) renewed=(\d+) wrapped=(\d+)", output)
+    errors = re.search(r"Socket errors:.*", output)
+    return Result(
+        rps=rps,
+        p50_ms=_ms(p50.group(1)) if p50 else 0.0,
+        p99_ms=_ms(p99.group(1)) if p99 else 0.0,
+        requests=requests,
+        unexpected=int(lua.group(1)) if lua else -1,
+        renewed=int(lua.group(2)) if lua else -1,
+        wrapped=int(lua.group(3)) if lua else -1,
+        errors=errors.group(0) if errors else "",
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a run sends its requests: URL, Host, and (forward-auth) the described request."""
+
+    url: str
+    host: str
+    forwarded_uri: str | None = None
+
+
+class Bench:
+    """Runs wrk (pinned to the client core) and keeps every run's result under a key."""
+
+    def __init__(self, workdir: Path, seconds: int) -> None:
+        self.seconds = seconds
+        self.script = workdir / "bench.lua"
+        self.script.write_text(LUA)
+        self.names: dict[str, str] = {}
+        self.runs: dict[str, list[Result]] = {}
+
+    def wrk(self, target: Target, args: Sequence[str], seconds: int) -> Result:
+        headers = ["-H", f"Host: {target.host}", "-H", "Accept: text/html"]
+        if target.forwarded_uri is not None:
+            for name, value in (
+                ("X-Forwarded-Host", target.host),
+                ("X-Forwarded-Uri", target.forwarded_uri),
+                ("X-Forwarded-Proto", "https"),
+                ("X-Forwarded-Method", "GET"),
+                ("X-Forwarded-For", "203.0.113.9"),
+            ):
+                headers += ["-H", f"{name}: {value}"]
+        command = [
+            *("taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(1, seconds)}s"),
+            *("--latency", "--timeout", "5s", *headers, "-s", str(self.script), target.url, "--", *args),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        return parse_wrk(done.stdout)
+
+    def measure(self, key: str, name: str, target: Target, args: Sequence[str], seconds: int | None = None) -> Result:
+        result = self.wrk(target, args, seconds or self.seconds)
+        self.names[key] = name
+        self.runs.setdefault(key, []).append(result)
+        return result
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per key: the median of each figure over its rounds, the sums of the odd responses."""
+        out: dict[str, dict[str, Any]] = {}
+        for key, runs in self.runs.items():
+            out[key] = {
+                "name": self.names[key],
+                "rounds": len(runs),
+                "rps": statistics.median(r.rps for r in runs),
+                "rps_each": [round(r.rps) for r in runs],
+                "p50_ms": statistics.median(r.p50_ms for r in runs),
+                "p99_ms": statistics.median(r.p99_ms for r in runs),
+                "requests": sum(r.requests for r in runs),
+                "unexpected": sum(r.unexpected for r in runs),
+                "renewed": sum(r.renewed for r in runs),
+                "wrapped": sum(r.wrapped for r in runs),
+                "errors": sorted({r.errors for r in runs if r.errors}),
+            }
+        return out
+
+    def paired(self, candidate: str, baseline: str) -> list[float]:
+        """Per-round ratios of two runs made next to each other."""
+        return [c.rps / b.rps for c, b in zip(self.runs[candidate], self.runs[baseline], strict=True)]
+
+
+# --- orchestration -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on {port}")
+
+
+@contextlib.contextmanager
+def started(command: list[str], port: int, log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for(port, process)
+        yield
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+def first_cookie(port: int, host: str, forwarded_uri: str) -> str:
+    """A fresh admitted cookie for the open room, from one forward-auth request."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    conn.request(
+        "GET",
+        "/.antechamber/auth",
+        headers={"Host": host, "X-Forwarded-Host": host, "X-Forwarded-Uri": forwarded_uri},
+    )
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    cookie = response.getheader("set-cookie") or ""
+    if response.status != 200 or not cookie.startswith("__cfwaitingroom="):
+        raise RuntimeError(f"no admitted cookie: {response.status} {cookie!r}")
+    return cookie.split(";", 1)[0]
+
+
+def machine() -> str:
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{cpu}, {os.cpu_count()} vCPU, Linux {platform.release()}, Python {platform.python_version()}"
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    found = {name: version(name) for name in ("uvicorn", "uvloop", "httptools")}
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True)
+    found["nginx"] = nginx.stderr.strip().split("/")[-1]
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+    found["wrk"] = (wrk.stdout + wrk.stderr).split()[1]
+    return found
+
+
+def load_average() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "?"
+
+
+def run_all(seconds: int, rounds: int) -> dict[str, Any]:
+    for binary in ("nginx", "wrk", "taskset"):
+        if shutil.which(binary) is None and not Path("/usr/sbin", binary).exists():
+            raise SystemExit(f"{binary} is required (Debian: nginx, wrk, util-linux)")
+    if (os.cpu_count() or 1) < 2:
+        raise SystemExit("two cores are needed: the server on core 0, wrk and the origin on core 1")
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    python = sys.executable
+    me = str(Path(__file__).resolve())
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    load_before = load_average()
+    started_at = time.monotonic()
+
+    with tempfile.TemporaryDirectory(prefix="antechamber-bench-") as tmp:
+        workdir = Path(tmp)
+        data_dir = workdir / "data"
+        data_dir.mkdir()
+        asyncio.run(seed_store(data_dir))
+        ports = {name: free_port() for name in ("origin", "proxy", "hello", "gateway")}
+        origin_url = f"http://127.0.0.1:{ports['origin']}"
+        origin_conf = nginx_conf(workdir, "origin", origin_block(ports["origin"]))
+        proxy_conf = nginx_conf(workdir, "proxy", proxy_block(ports["proxy"], ports["origin"]))
+        on_server = ["taskset", "-c", SERVER_CORE]
+        on_client = ["taskset", "-c", CLIENT_CORE]
+        with (
+            started([*on_client, nginx, "-p", tmp, "-c", str(origin_conf), "-e", f"{tmp}/origin.stderr"],
+                    ports["origin"], workdir / "origin.log"),
+            started([*on_server, nginx, "-p", tmp, "-c", str(proxy_conf), "-e", f"{tmp}/proxy.stderr"],
+                    ports["proxy"], workdir / "proxy.log"),
+            started([*on_server, python, me, "serve-hello", "--port", str(ports["hello"])],
+                    ports["hello"], workdir / "hello.log", env),
+            started(
+                [*on_server, python, me, "serve-gateway", "--data-dir", str(data_dir),
+                 "--port", str(ports["gateway"]), "--origin", origin_url],
+                ports["gateway"], workdir / "gateway.log", env,
+            ),
+        ):  # fmt: skip
+            bench = Bench(workdir, seconds)
+            gw = f"http://127.0.0.1:{ports['gateway']}"
+            uri = "/products/42?ref=home"
+            auth = Target(f"{gw}/.antechamber/auth", OPEN_HOST, uri)
+            auth_nginx = Target(f"{gw}/.antechamber/auth/nginx", OPEN_HOST, uri)
+            queue_auth = Target(f"{gw}/.antechamber/auth", QUEUE_HOST, uri)
+            hello = Target(f"http://127.0.0.1:{ports['hello']}/", OPEN_HOST, uri)
+            nginx_proxy = Target(f"http://127.0.0.1:{ports['proxy']}{uri}", OPEN_HOST)
+            gateway_proxy = Target(f"{gw}{uri}", OPEN_HOST)
+            cookie = first_cookie(ports["gateway"], OPEN_HOST, uri)
+
+            # Warm every server up once (imports, pools, first page render).
+            for target, args in (
+                (hello, ["200", "-"]),
+                (auth, ["200", cookie]),
+                (nginx_proxy, ["200", cookie]),
+                (gateway_proxy, ["200", cookie]),
+                (queue_auth, ["429", "-"]),
+            ):
+                bench.wrk(target, args, 1)
+
+            # Rounds: the runs of one comparison alternate, so a change in the machine's
+            # load hits both sides; each ratio is the median of the per-round ratios.
+            print(f"{rounds} rounds of {seconds} s runs; load average {load_before}")
+            counted: list[list[str]] = []
+            last_issue = time.monotonic()
+            for r in range(rounds):
+                issued = workdir / f"issued-{r}.txt"
+                issued.touch()
+                # New arrivals: no cookie; each joins the queue (a counted first refresh,
+                # page rendered). Their cookies come back later as counted refreshes.
+                bench.measure("c_new", "new visitor joins the queue (auth, 429 page)", queue_auth,
+                              ["429", "-", f"@{issued}"])  # fmt: skip
+                last_issue = time.monotonic()
+                cookies = issued.read_text().splitlines()
+                counted.append(cookies[:-1])
+                # A refresh sooner than 20 s after the last counted one: answered, not counted.
+                bench.measure("c_early", "queued refresh < 20 s (not counted, no write)", queue_auth,
+                              ["429", cookies[-1]])  # fmt: skip
+                bench.measure("a_auth_q", "admitted, auth (paired with new visitors)", auth, ["200", cookie])
+            for _ in range(rounds):
+                bench.measure("a_hello", 'bare ASGI "hello" (uvicorn, uvloop, httptools)', hello, ["200", "-"])
+                bench.measure("a_auth", "admitted, GET /.antechamber/auth (Caddy, Traefik)", auth, ["200", cookie])
+                bench.measure("a_auth_nginx", "admitted, GET /.antechamber/auth/nginx", auth_nginx, ["200", cookie])
+            for _ in range(rounds):
+                bench.measure("b_nginx", "nginx proxy_pass to the origin", nginx_proxy, ["200", cookie])
+                bench.measure("b_gateway", "gateway reverse proxy to the origin", gateway_proxy, ["200", cookie])
+
+            wait = last_issue + COUNTED_AFTER_S - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            # Each cookie once, all last counted more than 20 s ago: every request is a
+            # counted refresh that moves the visitor's place to the current refresh bucket.
+            new_rps = min(r.rps for r in bench.runs["c_new"])
+            for r, cookies in enumerate(counted):
+                replay = workdir / f"replay-{r}.txt"
+                replay.write_text("\n".join(cookies) + "\n")
+                budget = int(0.8 * len(cookies) / max(new_rps, 1.0))
+                bench.measure("c_counted", "queued refresh > 20 s (counted: state write)", queue_auth,
+                              ["429", f"@{replay}"], seconds=max(1, min(seconds, budget)))  # fmt: skip
+                bench.measure("a_auth_c", "admitted, auth (paired with counted refreshes)", auth, ["200", cookie])
+
+    pairs = {
+        "a": ("admitted forward-auth check ÷ bare ASGI hello", bench.paired("a_auth", "a_hello")),
+        "a_nginx": ("admitted nginx auth check ÷ bare ASGI hello", bench.paired("a_auth_nginx", "a_hello")),
+        "b": ("admitted proxied ÷ nginx proxy_pass", bench.paired("b_gateway", "b_nginx")),
+        "c": ("queued counted refresh ÷ admitted forward-auth", bench.paired("c_counted", "a_auth_c")),
+        "c_new": ("new visitor joining the queue ÷ admitted forward-auth", bench.paired("c_new", "a_auth_q")),
+        "c_early": ("queued early refresh ÷ admitted forward-auth", bench.paired("c_early", "a_auth_q")),
+    }
+    target_of = {"a": 0.7, "a_nginx": 0.7, "b": 0.6, "c": 0.5, "c_new": 0.5, "c_early": 0.5}
+    return {
+        "machine": machine(),
+        "versions": versions(),
+        "seconds": seconds,
+        "rounds": rounds,
+        "connections": CONNECTIONS,
+        "load_average": {"before": load_before, "after": load_average()},
+        "wall_s": round(time.monotonic() - started_at),
+        "results": bench.summary(),
+        "ratios": {
+            key: {
+                "label": label,
+                "median": statistics.median(values),
+                "each": [round(v, 3) for v in values],
+                "target": target_of[key],
+            }
+            for key, (label, values) in pairs.items()
+        },
+    }
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print()
+    print(f"machine: {report['machine']}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
+    print(
+        f"wrk -t1 -c{report['connections']}; {report['rounds']} rounds of {report['seconds']} s per run; "
+        f"load average {report['load_average']['before']} -> {report['load_average']['after']}; "
+        f"{report['wall_s']} s in all"
+    )
+    print()
+    print(f"{'run (median of rounds)':<52} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'odd':>5}  each round")
+    for result in report["results"].values():
+        each = " ".join(str(v) for v in result["rps_each"])
+        print(
+            f"{result['name']:<52} {result['rps']:>8.0f} {result['p50_ms']:>7.2f} {result['p99_ms']:>7.2f}"
+            f" {result['unexpected']:>5}  {each}"
+        )
+    print()
+    print(f"{'ratio (median of per-round ratios)':<58} {'value':>6} {'target':>7}  verdict  each round")
+    for ratio in report["ratios"].values():
+        verdict = "met" if ratio["median"] >= ratio["target"] else "MISSED"
+        each = " ".join(f"{v:.2f}" for v in ratio["each"])
+        print(f"{ratio['label']:<58} {ratio['median']:>6.2f} {'>= ' + str(ratio['target']):>7}  {verdict:<7}  {each}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    hello = sub.add_parser("serve-hello")
+    hello.add_argument("--port", type=int, required=True)
+    gateway = sub.add_parser("serve-gateway")
+    gateway.add_argument("--port", type=int, required=True)
+    gateway.add_argument("--data-dir", type=Path, required=True)
+    gateway.add_argument("--origin", required=True)
+    parser.add_argument("--seconds", type=int, default=2, help="seconds per run (default 2)")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per comparison (default 4)")
+    parser.add_argument("--json", type=Path, help="also write the report as JSON here")
+    args = parser.parse_args(argv)
+    if args.command == "serve-hello":
+        serve_hello(args.port)
+        return 0
+    if args.command == "serve-gateway":
+        serve_gateway(args.data_dir, args.port, args.origin)
+        return 0
+    report = run_all(args.seconds, args.rounds)
+    print_table(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
