@@ -96,8 +96,9 @@ def nginx(pin: bool) -> Iterator[int]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-async def run(fetch: Fetch, inflight: int, seconds: float) -> float:
-    """Requests per second with ``inflight`` concurrent loops for ``seconds`` (after a short warm-up)."""
+async def run(fetch: Fetch, inflight: int, seconds: float) -> tuple[float, float]:
+    """Requests per second with ``inflight`` concurrent loops for ``seconds`` (after a short warm-up),
+    and the client's own CPU time per request in µs, which other load on the machine barely skews."""
     for _ in range(200):
         assert await fetch() == PAGE
     count = 0
@@ -109,9 +110,9 @@ async def run(fetch: Fetch, inflight: int, seconds: float) -> float:
             await fetch()
             count += 1
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(inflight)))
-    return count / (time.perf_counter() - start)
+    return count / (time.perf_counter() - start), (time.process_time() - cpu) / count * 1e6
 
 
 @contextlib.asynccontextmanager
@@ -140,6 +141,7 @@ class _Prototype(asyncio.Protocol):
         import httptools
 
         self.parser = httptools.HttpResponseParser(self)
+        self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.done: asyncio.Future[bytes] | None = None
 
@@ -149,6 +151,9 @@ class _Prototype(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.parser.feed_data(data)
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))  # any proxy must at least collect the headers
+
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
 
@@ -156,6 +161,7 @@ class _Prototype(asyncio.Protocol):
         assert self.done is not None
         self.done.set_result(b"".join(self.body))
         self.body = []
+        self.headers = []
 
 
 @contextlib.asynccontextmanager
@@ -211,7 +217,10 @@ async def aiohttp_client(port: int) -> AsyncIterator[Fetch]:
         yield fetch
 
 
-async def bench(port: int, seconds: float, inflight: int) -> list[tuple[str, float, float]]:
+Row = tuple[str, float, float, float]
+
+
+async def bench(port: int, seconds: float, inflight: int) -> list[Row]:
     clients: list[tuple[str, Callable[[int], contextlib.AbstractAsyncContextManager[Fetch]]]] = [
         ("own pool (UpstreamPool)", own_pool),
         ("bare prototype (reference)", prototype),
@@ -223,12 +232,12 @@ async def bench(port: int, seconds: float, inflight: int) -> list[tuple[str, flo
         clients.insert(2, ("aiohttp ClientSession", aiohttp_client))
     except ImportError:
         print("aiohttp is not installed: skipped", file=sys.stderr)
-    rows = []
+    rows: list[Row] = []
     for name, factory in clients:
         async with factory(port) as fetch:
-            sequential = await run(fetch, 1, seconds)
-            concurrent = await run(fetch, inflight, seconds)
-        rows.append((name, sequential, concurrent))
+            sequential, _ = await run(fetch, 1, seconds)
+            concurrent, cpu = await run(fetch, inflight, seconds)
+        rows.append((name, sequential, concurrent, cpu))
         print(f"  {name}: {sequential:,.0f} req/s sequential, {concurrent:,.0f} req/s at {inflight}", file=sys.stderr)
     return rows
 
@@ -252,14 +261,17 @@ def main() -> None:
         else:
             rows = asyncio.run(bench(port, seconds, args.inflight))
     base_seq, base_conc = rows[0][1], rows[0][2]
-    print(f"\nGET ~{len(PAGE)} B from nginx on loopback, {args.loop} loop, {seconds:g} s per cell, pinned={pin}\n")
+    load = os.getloadavg()[0]
+    print(f"\nGET ~{len(PAGE)} B from nginx on loopback, {args.loop} loop, {seconds:g} s per cell")
+    print(f"pinned client/nginx to CPU 0/1: {pin}; 1-min load average at the end: {load:.1f}\n")
     n = args.inflight
-    print(f"| client | sequential req/s | µs/request | {n} in flight req/s | ratio seq | ratio {n} |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, seq, conc in rows:
-        print(
-            f"| {name} | {seq:,.0f} | {1e6 / seq:,.0f} | {conc:,.0f} | {seq / base_seq:.2f} | {conc / base_conc:.2f} |"
+    print(f"| client | seq req/s | seq µs/req | {n} in flight req/s | client CPU µs/req | ratio seq | ratio {n} |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, seq, conc, cpu in rows:
+        cells = (
+            f"{seq:,.0f} | {1e6 / seq:,.0f} | {conc:,.0f} | {cpu:,.1f} | {seq / base_seq:.2f} | {conc / base_conc:.2f}"
         )
+        print(f"| {name} | {cells} |")
 
 
 if __name__ == "__main__":
