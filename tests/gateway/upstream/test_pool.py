@@ -258,6 +258,20 @@ class TestKeepAlive:
                 await resp.aclose()
         assert 3 == len({r.conn_id for r in reqs})
 
+    @pytest.mark.parametrize(("hint", "connections"), [(b"timeout=1, max=100", 3), (b"timeout=60", 1)])
+    async def test_keep_alive_timeout_hint(self, pool: UpstreamPool, hint: bytes, connections: int) -> None:
+        """An origin's Keep-Alive timeout shortens how long its idle connections are trusted (minus 1 s)."""
+
+        def app(req: Request) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            return 200, [(b"Keep-Alive", hint)], b"ok"
+
+        async with OriginServer(serve(app)) as srv:
+            for _ in range(3):
+                resp = await pool.request("GET", "/", [], None, origin=srv.origin)
+                await resp.read()
+                await resp.aclose()
+            assert connections == len(srv.conns)
+
     async def test_idle_connection_closed_by_origin(self, pool: UpstreamPool) -> None:
         """After the origin closes an idle pooled connection, the next request succeeds on a new one."""
         closed = asyncio.Event()

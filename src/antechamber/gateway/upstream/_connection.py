@@ -185,7 +185,8 @@ class _Connection(asyncio.Protocol):
         "_header_bytes",
         "_max_head",
         "closed",
-        "idle_since",
+        "expires_at",
+        "keepalive_hint",
         "loop",
         "origin",
         "parser",
@@ -202,7 +203,8 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self.reused = False
-        self.idle_since = 0.0
+        self.expires_at = 0.0  # loop time after which this idle connection is no longer trusted
+        self.keepalive_hint: float | None = None  # the origin's "Keep-Alive: timeout=N", if it sent one
         self._renew_parser = False
         self._head_waiter: asyncio.Future[_Response] | None = None
         self._resp: _Response | None = None
@@ -307,6 +309,8 @@ class _Connection(asyncio.Protocol):
                 return
             if lower == b"transfer-encoding":
                 self._no_length = False
+            elif lower == b"keep-alive":
+                self._parse_keep_alive(value)
             elif lower == b"connection":
                 value_lower = value.lower()
                 if b"close" in value_lower:
@@ -316,6 +320,14 @@ class _Connection(asyncio.Protocol):
             self._hop.append((name, value))
             return
         self._headers.append((name, value))
+
+    def _parse_keep_alive(self, value: bytes) -> None:
+        # Apache and others announce how long they keep an idle connection; trusting a pooled
+        # connection longer than that only buys a race with the origin closing it.
+        for param in value.split(b","):
+            key, _, number = param.strip().partition(b"=")
+            if key.lower() == b"timeout" and number.strip().isdigit():
+                self.keepalive_hint = float(number)
 
     def on_headers_complete(self) -> None:
         parser = self.parser

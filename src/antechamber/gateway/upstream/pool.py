@@ -140,14 +140,13 @@ class UpstreamPool:
         p = self._pools.get(origin)
         if p is None:
             p = self._pools[origin] = _OriginPool()
-        expiry = self.limits.keepalive_expiry
         idle = p.idle
         front = False
         while True:
             now = self.loop.time()
             while idle:
                 conn = idle.pop()
-                if not conn.closed and now - conn.idle_since < expiry and not conn.transport.is_closing():
+                if not conn.closed and now < conn.expires_at and not conn.transport.is_closing():
                     conn.reused = True
                     return conn
                 conn.abort(None)
@@ -234,10 +233,14 @@ class UpstreamPool:
             if not waiter.done():
                 waiter.set_result(conn)
                 return
-        conn.idle_since = self.loop.time()
+        now = self.loop.time()
+        expiry = self.limits.keepalive_expiry
+        if conn.keepalive_hint is not None:  # leave a second's margin for the origin's own timer
+            expiry = min(expiry, conn.keepalive_hint - 1.0)
+        conn.expires_at = now + expiry
         idle = p.idle
         idle.append(conn)
-        if len(idle) > self.limits.max_idle or self.loop.time() - idle[0].idle_since >= self.limits.keepalive_expiry:
+        if len(idle) > self.limits.max_idle or idle[0].expires_at <= now:
             idle.pop(0).abort(None)
 
     def _forget(self, conn: _Connection) -> None:
