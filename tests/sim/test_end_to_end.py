@@ -65,3 +65,8 @@ class TestSmallSurge:
     def test_state_memory_is_small(self, summary: dict[str, Any]) -> None:
         """A few thousand queued visitors take kilobytes of room state, not megabytes."""
         assert 0 < summary["state_memory_peak_bytes"] < 1024 * 1024
+
+    def test_sampled_cookies_survive_the_codec(self, summary: dict[str, Any]) -> None:
+        """Tickets the simulation produces seal and open unchanged with the real cookie codec."""
+        assert summary["cookies_checked"] > 100
+        assert 0 == summary["cookie_mismatches"]

@@ -76,6 +76,8 @@ def analyse(scenario: Scenario, record: RunRecord) -> Analysis:
         "capacity_use_p5": float(np.percentile(use, 5)) if use.size else None,
         "capacity_waiting_minutes": round(use.size * SERIES_STEP_MS / _MINUTE_MS, 1),
         "state_memory_peak_bytes": max(record.memory_bytes, default=0),
+        "cookies_checked": record.cookies_checked,
+        "cookie_mismatches": record.cookie_mismatches,
     }
     summary.update(_order_measures(scenario, arrival, admitted))
     wait_summary, wait_points = _estimate_measures(record, admitted)

@@ -28,6 +28,8 @@ class CoreBinding:
     #: From a queue response's info: (``waitTime`` shown, the unrounded estimate), both in
     #: minutes, or ``None`` when ``waitTimeKnown`` is false.
     wait_estimate: Callable[[Any], tuple[float, float] | None]
+    #: Seal a ticket into a cookie and open it again (room id, ticket, now): True if it survived.
+    cookie_roundtrip: Callable[[str, Any, int], bool] | None = None
 
 
 def _counts(snapshot: RoomSnapshot) -> tuple[int, int]:
@@ -41,8 +43,22 @@ def _wait_estimate(info: QueueInfo | None) -> tuple[float, float] | None:
     return float(info.wait_time), float(unrounded)
 
 
+def _cookie_roundtrip() -> Callable[[str, Any, int], bool]:
+    """The real cookie codec under a throwaway key: a sampled check that sim tickets survive the wire."""
+    from antechamber.core.cookie import CookieCodec, KeyRing, cookie_name
+
+    codec = CookieCodec(KeyRing(1, {1: bytes(range(32))}))
+    name = cookie_name()
+
+    def roundtrip(room_id: str, ticket: Any, now_ms: int) -> bool:
+        sealed = codec.seal(ticket, room_id=room_id, name=name)
+        return bool(codec.open(sealed, room_id=room_id, name=name, now_ms=now_ms) == ticket)
+
+    return roundtrip
+
+
 def real_core() -> CoreBinding:
-    """The real decision core over a fresh in-process state."""
+    """The real decision core over a fresh in-process state, with the real cookie codec sampled."""
     from antechamber.core.decide import decide
     from antechamber.state.memory import MemoryState
 
@@ -54,4 +70,5 @@ def real_core() -> CoreBinding:
         memory_bytes=state.memory_bytes,
         counts=_counts,
         wait_estimate=_wait_estimate,
+        cookie_roundtrip=_cookie_roundtrip(),
     )

@@ -34,6 +34,8 @@ _REFRESH, _BROWSE = 1, 2
 REFRESH_MS = 20_000
 _LATENCY_MS = 1_000
 _PROGRESS_EVERY_MS = 5 * 60_000
+#: One decision in this many has its ticket sealed and opened with the real cookie codec.
+COOKIE_SAMPLE_EVERY = 1_000
 
 
 @dataclass(slots=True)
@@ -59,9 +61,11 @@ class RunRecord:
     requeued: int = 0
     end_ms: int = 0
     wall_seconds: float = 0.0
+    cookies_checked: int = 0
+    cookie_mismatches: int = 0
 
 
-_SCALAR_FIELDS = ("requests", "rejected", "requeued", "end_ms", "wall_seconds")
+_SCALAR_FIELDS = ("requests", "rejected", "requeued", "end_ms", "wall_seconds", "cookies_checked", "cookie_mismatches")
 _LIST_FIELDS = tuple(name for name in RunRecord.__dataclass_fields__ if name not in _SCALAR_FIELDS)
 
 
@@ -74,8 +78,9 @@ def save_record(record: RunRecord, path: Path) -> None:
 def load_record(path: Path) -> RunRecord:
     """Read a record written by :func:`save_record`."""
     with np.load(path) as data:
-        lists = {name: data[name].tolist() for name in _LIST_FIELDS}
-        scalars = {name: data[name].item() for name in _SCALAR_FIELDS}
+        # Records saved before a field existed leave it at its default.
+        lists = {name: data[name].tolist() for name in _LIST_FIELDS if name in data}
+        scalars = {name: data[name].item() for name in _SCALAR_FIELDS if name in data}
     return RunRecord(**lists, **scalars)
 
 
@@ -120,6 +125,7 @@ def simulate_crowd(
     core_rng = random.Random(seed + 1)
     decide, snapshot, apply = core.decide, core.snapshot, core.apply
     wait_estimate = core.wait_estimate
+    cookie_roundtrip = core.cookie_roundtrip
     estimate_raw = record.estimate_raw_minutes
     facts = RequestFacts()
     room_id = plan.room.id
@@ -165,6 +171,10 @@ def simulate_crowd(
         decision = decide(config, snapshot(room_id, now), tickets[v], facts, now, core_rng)
         apply(room_id, decision.deltas, now)
         record.requests += 1
+        if cookie_roundtrip is not None and record.requests % COOKIE_SAMPLE_EVERY == 0 and decision.ticket is not None:
+            record.cookies_checked += 1
+            if not cookie_roundtrip(room_id, decision.ticket, now):
+                record.cookie_mismatches += 1
         outcome = decision.outcome
         if outcome is queue:
             tickets[v] = decision.ticket
