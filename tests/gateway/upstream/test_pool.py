@@ -21,6 +21,7 @@ from antechamber.gateway.upstream import (
     Timeouts,
     Upstream,
     UpstreamConnectError,
+    UpstreamError,
     UpstreamPool,
     UpstreamProtocolError,
     UpstreamTimeout,
@@ -435,6 +436,26 @@ class TestCap:
             assert b"ok" == await resp.read()
             await resp.aclose()
         await pool.aclose()
+
+
+class TestClose:
+    async def test_pool_close_fails_in_flight_and_new_requests(self) -> None:
+        """Closing the pool fails a body still streaming and refuses further requests."""
+
+        async def handler(conn: ServerConn) -> None:
+            await conn.read_request()
+            await conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+            await conn.reader.read()
+
+        pool = UpstreamPool()
+        async with OriginServer(handler) as srv:
+            resp = await pool.request("GET", "/", [], None, origin=srv.origin)
+            await pool.aclose()
+            with pytest.raises(UpstreamError):
+                await resp.read()
+            with pytest.raises(UpstreamError, match="closed"):
+                await pool.request("GET", "/", [], None, origin=srv.origin)
+            assert (0, 0) == pool.connections(srv.origin)
 
 
 class TestFailures:
