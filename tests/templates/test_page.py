@@ -269,3 +269,17 @@ def test_render_is_fast() -> None:
         render_queue_page(QUEUE, language="en-US")
     per_page = (time.perf_counter() - start) / runs
     assert per_page < 1e-3, f"{per_page * 1e6:.0f} µs per page"
+
+
+def test_documented_example_renders() -> None:
+    """The custom template example in docs/TEMPLATES.md renders with its variables filled in."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "TEMPLATES.md").read_text(encoding="utf-8")
+    example = re.search(r"```html\n(.*?)```", doc, flags=re.S)
+    assert example is not None
+    html = render_queue_page(QUEUE, language="es-ES", custom_html=example.group(1))
+    assert '<html lang="es-ES" dir="ltr">' in html
+    assert "Your wait: about 1 h 15 min" in html
+    assert "Example Shop: Sala de espera" in html
+    assert "{{" not in html
