@@ -42,7 +42,7 @@ def test_moves_into_expired_seconds_are_ignored() -> None:
 def test_long_idle_gap_expires_everything() -> None:
     """After a gap longer than any session, nothing is left counted."""
     st = MemoryState()
-    st.apply("r", Deltas(active=((S + 1800, 5),), admitted=5, queue_open=True), NOW)
+    st.apply("r", Deltas(active=((S + 1800, 5),), admitted=5, queue_open=True, admitted_open=5), NOW)
     snap = st.snapshot("r", NOW + 10 * 3600_000)
     assert (snap.active, snap.admitted_last_minute, snap.open_seconds, snap.admitted_open) == (0, 0, 0, 0)
 
@@ -51,7 +51,7 @@ def test_admission_history_windows() -> None:
     """admitted_last_minute covers 60 s; the outflow history covers the longer window and open seconds only."""
     st = MemoryState()
     st.apply("r", Deltas(admitted=3), NOW)  # straight in: not outflow from a queue
-    st.apply("r", Deltas(admitted=2, queue_open=True), NOW + 10_000)
+    st.apply("r", Deltas(admitted=2, queue_open=True, admitted_open=2), NOW + 10_000)
     snap = st.snapshot("r", NOW + 30_000)
     assert (snap.admitted_last_minute, snap.open_seconds, snap.admitted_open) == (5, 1, 2)
     snap = st.snapshot("r", NOW + 65_000)

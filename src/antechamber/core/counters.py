@@ -8,6 +8,7 @@ second's worth per room into one script call).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,7 +45,8 @@ class Deltas:
     users were let in at the time of the decision, advancing the paced budget's
     schedule by ``pace_us`` microseconds. ``queue_open`` says the decision was an
     admission attempt while people were waiting: it marks the second as one that
-    measured the outflow, and an admission with it counts towards that outflow.
+    measured the outflow; ``admitted_open`` of the admissions were made then and
+    count towards that outflow.
     """
 
     active: tuple[tuple[int, int], ...] = ()
@@ -52,12 +54,45 @@ class Deltas:
     admitted: int = 0
     pace_us: int = 0
     queue_open: bool = False
+    admitted_open: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.active or self.waiting or self.admitted or self.queue_open)
+        return bool(
+            self.active or self.waiting or self.admitted or self.pace_us or self.queue_open or self.admitted_open
+        )
 
 
 NO_DELTAS = Deltas()
+
+
+def merge_deltas(batch: Iterable[Deltas]) -> Deltas:
+    """Sum many decisions' deltas into one, as a backend that writes in batches does.
+
+    Moves that cancel out (a renewal's -1 and +1 in one second) disappear.
+    Applying the merged deltas at one instant equals applying them one by one at
+    that instant.
+    """
+    active: dict[int, int] = {}
+    waiting: dict[tuple[int, int], int] = {}
+    admitted = pace = admitted_open = 0
+    queue_open = False
+    for d in batch:
+        for key, n in d.active:
+            active[key] = active.get(key, 0) + n
+        for pos, bucket, n in d.waiting:
+            waiting[pos, bucket] = waiting.get((pos, bucket), 0) + n
+        admitted += d.admitted
+        pace += d.pace_us
+        queue_open = queue_open or d.queue_open
+        admitted_open += d.admitted_open
+    return Deltas(
+        tuple((k, n) for k, n in active.items() if n),
+        tuple((p, b, n) for (p, b), n in waiting.items() if n),
+        admitted,
+        pace,
+        queue_open,
+        admitted_open,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +140,6 @@ class RoomSnapshot:
             self.admitted_last_minute + deltas.admitted,
             tat,
             self.open_seconds,
-            self.admitted_open,
+            self.admitted_open + deltas.admitted_open,
             self.queue,
         )

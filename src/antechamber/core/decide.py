@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from antechamber.core.counters import NO_DELTAS, Deltas, RoomSnapshot
+from antechamber.core.estimate import outflow_per_minute
 from antechamber.core.info import QueueInfo, Wait, build_info, queue_is_full
 from antechamber.core.ticket import FLAG_NO_RENEW, FLAG_PLACED, FLAG_SHUFFLED, Ticket, event_tag
 from antechamber.core.types import (
@@ -137,7 +138,9 @@ def decide(
     if method == "reject":
         return _reject(config, snapshot, ticket, now_ms)
     if not counted:
-        info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=queue_is_full(config, snapshot))
+        rate = outflow_per_minute(config, snapshot)
+        full = queue_is_full(config, snapshot, rate)
+        info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=full, rate=rate)
         return Decision(Outcome.QUEUE, ticket, NO_DELTAS, info, "early")
     return _attempt(config, snapshot, ticket, now_ms, rng)
 
@@ -158,15 +161,16 @@ def _attempt(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms:
             win = ahead < free
         if win:
             return _admit(config, ticket, now_ms, "admitted", queue_open=queue_open)
-    full = queue_is_full(config, snapshot)
+    rate = outflow_per_minute(config, snapshot)
+    full = queue_is_full(config, snapshot, rate)
     if full and not placed:
         # Past 24 hours of wait a newcomer gets a cookie but no place yet.
         ticket = _with(ticket, refresh_ms=now_ms)
         deltas = Deltas(queue_open=queue_open)
-        info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=True)
+        info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=True, rate=rate)
         return Decision(Outcome.QUEUE, ticket, deltas, info, "full")
     ticket, waiting = _place(ticket, now_ms)
-    info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=full)
+    info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=full, rate=rate)
     return Decision(Outcome.QUEUE, ticket, Deltas(waiting=waiting, queue_open=True), info, "queued")
 
 
@@ -235,6 +239,7 @@ def _admit(config: RoomConfig, ticket: Ticket, now_ms: int, reason: Reason, *, q
         admitted=1,
         pace_us=(MINUTE_MS * 1000) // config.new_users_per_minute,
         queue_open=queue_open,
+        admitted_open=1 if queue_open else 0,
     )
     return Decision(Outcome.ORIGIN, admitted, deltas, None, reason)
 

@@ -19,8 +19,9 @@ _POLL_LAG_MS = REFRESH_INTERVAL_MS // 2
 
 def prior_outflow_per_minute(config: RoomConfig) -> float:
     """What the limits allow per minute if every session lasts its full duration."""
-    by_sessions = config.total_active_users / max(1, config.session_duration)
-    return float(max(1.0, min(config.new_users_per_minute, by_sessions)))
+    by_sessions = config.total_active_users / (config.session_duration or 1)
+    rate = config.new_users_per_minute if config.new_users_per_minute < by_sessions else by_sessions
+    return rate if rate > 1.0 else 1.0
 
 
 def outflow_per_minute(config: RoomConfig, snapshot: RoomSnapshot) -> float:
@@ -35,9 +36,10 @@ def outflow_per_minute(config: RoomConfig, snapshot: RoomSnapshot) -> float:
     open_s = min(window, snapshot.open_seconds)
     prior = prior_outflow_per_minute(config)
     rate = (snapshot.admitted_open + prior / 60 * (window - open_s)) * 60 / window
-    # A room that admitted nobody for a whole minute still has some outflow
+    # A room that admitted nobody for the whole window still has some outflow
     # eventually (sessions expire); a floor keeps the estimate finite.
-    return max(rate, prior / 100, 0.1)
+    floor = prior / 100
+    return rate if rate > floor else floor
 
 
 def fifo_wait_ms(ahead: int, rate_per_minute: float) -> int:

@@ -101,10 +101,13 @@ class QueueInfo:
         }
 
 
-def queue_is_full(config: RoomConfig, snapshot: RoomSnapshot) -> bool:
-    """The back of the queue would wait more than 24 hours."""
-    minutes = snapshot.waiting / outflow_per_minute(config, snapshot)
-    return minutes > QUEUE_FULL_WAIT_MINUTES
+def queue_is_full(config: RoomConfig, snapshot: RoomSnapshot, rate: float | None = None) -> bool:
+    """The back of the queue would wait more than 24 hours (``rate``: the outflow, if known)."""
+    if not snapshot.waiting:
+        return False
+    if rate is None:
+        rate = outflow_per_minute(config, snapshot)
+    return snapshot.waiting > rate * QUEUE_FULL_WAIT_MINUTES
 
 
 def _ceil_minutes(ms: int) -> int:
@@ -119,8 +122,12 @@ def build_info(
     wait: Wait,
     *,
     full: bool = False,
+    rate: float | None = None,
 ) -> QueueInfo:
-    """The queue page's fields for ``ticket`` (already updated by the decision)."""
+    """The queue page's fields for ``ticket`` (already updated by the decision).
+
+    ``rate`` is the outflow per minute when the caller already computed it.
+    """
     method = config.queueing_method
     # A full queue hides the estimate only from those it could not give a place.
     known = wait is Wait.ESTIMATE and (ticket.placed or not full)
@@ -128,7 +135,8 @@ def build_info(
     wait_ms: int | None = None
     formatted = UNAVAILABLE
     if known:
-        rate = outflow_per_minute(config, snapshot)
+        if rate is None:
+            rate = outflow_per_minute(config, snapshot)
         if method == "random":
             waiting = snapshot.waiting + (0 if ticket.placed else 1)
             w25, w50, w75 = random_wait_percentiles_ms(waiting, rate)

@@ -100,11 +100,11 @@ class _Room:
             self.adm[slot] += deltas.admitted
             self.adm_total += deltas.admitted
             self.adm_minute += deltas.admitted
-            if deltas.queue_open:
-                # Only admissions out of a queue measure the room's outflow; a
-                # newcomer let straight into an empty room says nothing about it.
-                self.adm_open[slot] += deltas.admitted
-                self.adm_open_total += deltas.admitted
+        if deltas.admitted_open:
+            # Only admissions out of a queue measure the room's outflow; a
+            # newcomer let straight into an empty room says nothing about it.
+            self.adm_open[slot] += deltas.admitted_open
+            self.adm_open_total += deltas.admitted_open
         if deltas.pace_us:
             self.pace_tat_us = max(self.pace_tat_us, now_ms * 1000) + deltas.pace_us
 
