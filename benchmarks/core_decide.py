@@ -100,9 +100,8 @@ def main() -> None:
     _rate("new arrival into a 100k queue", n, new_arrivals)
     _rate("cookie seal", n, seal)
     _rate("cookie open", n, open_)
-    print(
-        f"room state: {state.memory_bytes() / 1024:,.0f} KiB for {state.snapshot('bench', now + 27_000).waiting:,} waiting"
-    )
+    waiting = state.snapshot("bench", now + 27_000).waiting
+    print(f"room state: {state.memory_bytes() / 1024:,.0f} KiB for {waiting:,} waiting")
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def test_invariants_hold_under_any_traffic(
     seed: int,
 ) -> None:
     """Counters match the cookies; nobody enters under queue_all, prequeue or reject; passthrough admits all;
-    admissions respect both limits; and an admitted FIFO user never leaves an earlier live user outside the free slots."""
+    admissions respect both limits; an admitted FIFO user leaves no earlier live user outside the free slots."""
     base = room_config(
         total_active_users=tau, new_users_per_minute=nupm, session_duration=session, disable_session_renewal=renewal_off
     )
