@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -194,12 +197,28 @@ async def origin_app(
 
 
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in scope["headers"]}
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+_migrated: list[Path] = []
+
+
+async def _fresh_store(tmp_path: Path) -> Database:
+    """A migrated SQLite store: migrated once per test run, then copied (migrations are slow)."""
+    if not _migrated or not _migrated[0].exists():
+        template = Path(tempfile.mkdtemp(prefix="antechamber-gw-")) / "template.db"
+        db = Database(f"sqlite+aiosqlite:///{template}")
+        await db.migrate()
+        await db.dispose()
+        _migrated[:] = [template]
+    target = tmp_path / "antechamber.db"
+    shutil.copyfile(_migrated[0], target)
+    return Database(f"sqlite+aiosqlite:///{target}")
 
 
 @asynccontextmanager
 async def running_site(
-    tmp_path: Any,
+    tmp_path: Path,
     *,
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/32",),
     read_timeout: float = 5.0,
@@ -211,8 +230,7 @@ async def running_site(
     ``interval`` is the follower's poll period; tests reload explicitly unless
     they are about the background poll.
     """
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'antechamber.db'}")
-    await db.migrate()
+    db = await _fresh_store(tmp_path)
     async with db.begin() as connection:
         zone = await accounts.create_zone(connection, "example.com")
     clock = Clock()
