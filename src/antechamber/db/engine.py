@@ -44,17 +44,21 @@ class Database:
     """An async engine on the config store, plus schema migration.
 
     SQLite connections are not pooled: they are cheap to open, and an unpooled
-    engine can be used from more than one event loop (tests, the CLI).
+    engine can be used from more than one event loop (tests, the CLI). Pass
+    ``pooled=False`` to get the same for PostgreSQL.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pooled: bool | None = None) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        if self.is_sqlite:
-            self.engine: AsyncEngine = create_async_engine(url, poolclass=NullPool)
-            event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+        if pooled is None:
+            pooled = not self.is_sqlite
+        if pooled:
+            self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
         else:
-            self.engine = create_async_engine(url, pool_pre_ping=True)
+            self.engine = create_async_engine(url, poolclass=NullPool)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
 
     async def migrate(self) -> None:
         """Apply every pending migration and make sure the default account exists."""
