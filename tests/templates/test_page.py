@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from html import escape
 from typing import Any
 
@@ -258,17 +257,6 @@ class TestCustomTemplates:
         """Plain-data lookups keep working: sections push values and dotted names reach into dicts."""
         source = "{{#page}}{{lang}}{{/page}} {{#page.refresh}}{{.}}s{{/page.refresh}} {{cfWaitingRoom.queueingMethod}}"
         assert "en-US 20s fifo" == render_queue_page(QUEUE, language="en-US", custom_html=source)
-
-
-def test_render_is_fast() -> None:
-    """A default page renders well under a millisecond (budget ~200 µs; CI machines vary)."""
-    render_queue_page(QUEUE, language="en-US")
-    runs = 300
-    start = time.perf_counter()
-    for _ in range(runs):
-        render_queue_page(QUEUE, language="en-US")
-    per_page = (time.perf_counter() - start) / runs
-    assert per_page < 1e-3, f"{per_page * 1e6:.0f} µs per page"
 
 
 def test_documented_example_renders() -> None:
