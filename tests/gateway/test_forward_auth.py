@@ -113,6 +113,13 @@ class TestNginx:
         assert (303, "/cart?x=1") == (page.status_code, page.headers["location"])
         assert not page.headers.get_list("set-cookie")
 
+    async def test_page_redirect_stays_on_site(self, site: Site) -> None:
+        """A protocol-relative original URI (//evil.example) cannot turn the redirect into an open redirect."""
+        await site.add_room(total_active_users=5, new_users_per_minute=60)
+        async with site.visitor() as visitor:
+            page = await visitor.get("/.antechamber/page", headers=described("//evil.example/x"))
+        assert "/evil.example/x" == page.headers["location"]
+
 
 class TestRevokeEndpoint:
     async def test_revoke_drops_session(self, site: Site) -> None:

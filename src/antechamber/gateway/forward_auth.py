@@ -136,7 +136,9 @@ class ForwardAuth:
         if verdict.passes:
             # Read-only: a decision to let the visitor in was not counted, so its cookie is
             # not handed out; the next request goes through auth, which counts it.
-            location = visitor.path + (f"?{visitor.query_string.decode('latin-1')}" if visitor.query_string else "")
+            # "//host" would be a redirect to another site: keep the location on this one.
+            path = "/" + visitor.path.lstrip("/")
+            location = path + (f"?{visitor.query_string.decode('latin-1')}" if visitor.query_string else "")
             return Reply(303, b"", [(b"location", location.encode("latin-1")), (b"cache-control", b"no-store")])
         reply = self._queue_page(verdict, visitor, status=None)
         if fresh and forwarded:
