@@ -110,3 +110,17 @@ class TestProxyRequestHeaders:
         assert (b"upgrade", b"websocket") in out
         assert (b"sec-websocket-key", b"k") in out
         assert [(b"connection", b"upgrade")] == [h for h in out if h[0] == b"connection"]
+
+    def test_connection_named_headers_dropped(self) -> None:
+        """Headers the visitor lists in Connection are treated as hop-by-hop and not forwarded."""
+        out = proxy_request_headers(
+            [(b"host", b"a"), (b"connection", b"X-Private, keep-alive"), (b"x-private", b"1"), (b"x-public", b"2")],
+            client_ip=None,
+            scheme="http",
+        )
+        assert [
+            (b"host", b"a"),
+            (b"x-public", b"2"),
+            (b"x-forwarded-proto", b"http"),
+            (b"x-forwarded-host", b"a"),
+        ] == out

@@ -32,6 +32,10 @@ HOP_BY_HOP = frozenset(
 _XFF = b"x-forwarded-for"
 _XFP = b"x-forwarded-proto"
 _XFH = b"x-forwarded-host"
+# Header names proxy_request_headers must look at; everything else is copied as is.
+_SPECIAL = HOP_BY_HOP | {b"host", _XFF, _XFP, _XFH}
+# Connection values that name no other header (browsers send "keep-alive"): no split needed.
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b"upgrade"})
 
 
 def connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
@@ -81,31 +85,41 @@ def proxy_request_headers(
     Several ``X-Forwarded-For`` headers are merged into one comma-separated value, which
     RFC 9110 §5.3 makes equivalent and which origins parse more reliably.
     """
-    keep = frozenset({b"upgrade"}) if upgrade else frozenset()
+    # One pass, since this runs for every proxied request; the Connection-named case is rare
+    # and handled by a second filter only when it occurs.
     out: Headers = []
     forwarded_for: list[bytes] = []
     proto: bytes | None = None
     fwd_host: bytes | None = None
     original_host: bytes | None = None
-    for name, value in strip_hop_by_hop(headers, keep=keep):
+    named: set[bytes] | None = None
+    for name, value in headers:
         lower = name.lower()
-        if lower == _XFF:
-            if trust_forwarded:
-                forwarded_for.append(value.strip())
-            continue
-        if lower == _XFP:
-            if trust_forwarded and proto is None:
-                proto = value.strip()
-            continue
-        if lower == _XFH:
-            if trust_forwarded and fwd_host is None:
-                fwd_host = value.strip()
-            continue
-        if lower == b"host":
-            original_host = value
-            if host is not None:
+        if lower in _SPECIAL:
+            if lower in HOP_BY_HOP:
+                if lower == b"connection":
+                    tokens = value.lower()
+                    if tokens not in _PLAIN_CONNECTION:
+                        named = (named or set()) | {t.strip() for t in tokens.split(b",")}
+                elif upgrade and lower == b"upgrade":
+                    out.append((name, value))
                 continue
+            if lower == b"host":
+                original_host = value
+                if host is None:
+                    out.append((name, value))
+            elif trust_forwarded:
+                if lower == _XFF:
+                    forwarded_for.append(value.strip())
+                elif lower == _XFP:
+                    proto = proto or value.strip()
+                else:
+                    fwd_host = fwd_host or value.strip()
+            continue
         out.append((name, value))
+    if named:
+        named.discard(b"upgrade" if upgrade else b"")
+        out = [(n, v) for n, v in out if n.lower() not in named]
     if host is not None:
         out.insert(0, (b"host", host))
     if client_ip is not None:
