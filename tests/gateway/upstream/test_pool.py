@@ -804,3 +804,18 @@ class TestTLS:
             with pytest.raises(UpstreamConnectError, match="certificate"):
                 await pool.request("GET", "/", [], None, origin=origin)
         await pool.aclose()
+
+
+def test_pool_built_outside_a_loop_binds_at_first_request() -> None:
+    """A pool created before any event loop runs (e.g. by a CLI) binds to the loop of its first request."""
+    pool = UpstreamPool()
+
+    async def use() -> bytes:
+        async with OriginServer(recorder([], b"late")) as srv:
+            resp = await pool.request("GET", "/", [], None, origin=srv.origin)
+            body = await resp.read()
+            await resp.aclose()
+        await pool.aclose()
+        return body
+
+    assert b"late" == asyncio.run(use())

@@ -68,10 +68,13 @@ class UpstreamPool:
         finally:
             await resp.aclose()
 
-    Create it inside the running event loop it will serve (e.g. at ASGI lifespan startup).
+    It binds to the event loop running at construction, or else at its first request, and
+    must only be used from that loop.
     ``ssl_context`` verifies HTTPS origins; the default is ``ssl.create_default_context()``.
     Upgraded (101) connections leave the pool and no longer count against its cap.
     """
+
+    __slots__ = ("_closed", "_heads", "_pools", "_ssl", "_sweeper", "_tick", "limits", "loop", "timeouts")
 
     def __init__(
         self,
@@ -82,7 +85,10 @@ class UpstreamPool:
     ) -> None:
         self.timeouts = timeouts or Timeouts()
         self.limits = limits or Limits()
-        self.loop = asyncio.get_running_loop()
+        try:
+            self.loop = asyncio.get_running_loop()
+        except RuntimeError:  # built before the server started its loop: bound at the first request
+            self.loop = None  # type: ignore[assignment]
         self._ssl = ssl_context
         self._pools: dict[Origin, _OriginPool] = {}
         self._closed = False
@@ -137,6 +143,8 @@ class UpstreamPool:
     async def _acquire(self, origin: Origin) -> _Connection:
         if self._closed:
             raise UpstreamError("upstream pool is closed")
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
         p = self._pools.get(origin)
         if p is None:
             p = self._pools[origin] = _OriginPool()
