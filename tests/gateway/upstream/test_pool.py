@@ -498,6 +498,24 @@ class TestFailures:
             await resp.aclose()
         await pool.aclose()
 
+    async def test_write_timeout(self) -> None:
+        """An origin that stops reading a streamed upload trips the idle timeout in phase 'write'."""
+
+        async def handler(conn: ServerConn) -> None:
+            await conn.reader.readuntil(b"\r\n\r\n")
+            await asyncio.Event().wait()  # never reads the body
+
+        async def endless() -> AsyncIterator[bytes]:
+            while True:
+                yield b"w" * 65536
+
+        pool = UpstreamPool(timeouts=Timeouts(idle=0.1))
+        async with OriginServer(handler) as srv:
+            with pytest.raises(UpstreamTimeout) as info:
+                await pool.request("PUT", "/", [], endless(), origin=srv.origin)
+            assert "write" == info.value.phase
+        await pool.aclose()
+
     async def test_connect_timeout_covers_tls_handshake(self) -> None:
         """A TLS origin that accepts TCP but never completes the handshake trips the connect timeout."""
 
