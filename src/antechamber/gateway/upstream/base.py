@@ -81,6 +81,7 @@ class Origin:
     server_hostname: str | None = None
     #: The ``Host`` header sent when the caller passes none (port omitted when default).
     host_header: bytes = field(init=False, repr=False, compare=False)
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.scheme not in ("http", "https"):
@@ -89,6 +90,10 @@ class Origin:
         name = f"[{self.host}]" if ":" in self.host else self.host
         value = name if self.port == default else f"{name}:{self.port}"
         object.__setattr__(self, "host_header", value.encode("ascii"))
+        object.__setattr__(self, "_hash", hash((self.scheme, self.host, self.port, self.server_hostname)))
+
+    def __hash__(self) -> int:
+        return self._hash  # looked up on every request (the pool key): computed once
 
     @property
     def tls(self) -> bool:
