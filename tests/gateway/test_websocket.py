@@ -85,4 +85,3 @@ class TestWebSocket:
         async with open_ws(site, "/live") as ws:
             await ws.send("hi")
             assert "echo:hi" == await ws.recv()
-

@@ -18,8 +18,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from antechamber.core.cookie import COOKIE_PREFIX
-from antechamber.db import accounts, events, rooms, rules
+from antechamber.db import accounts, events, rooms, tables
 from antechamber.db.engine import Database
 from antechamber.gateway.config import EMPTY_CONFIG, GatewayConfig, StoredConfig, build_config
 
@@ -34,7 +37,7 @@ async def load_stored(database: Database) -> StoredConfig:
         room_list = await rooms.all_rooms(connection)
         room_ids = [room.id for room in room_list]
         by_room = await events.events_of_rooms(connection, room_ids)
-        rule_lists = {room_id: await rules.room_rules(connection, room_id) for room_id in room_ids}
+        rule_lists = await _all_rules(connection)
         zones = await accounts.list_zones(connection)
     return StoredConfig(
         rooms=[(room.id, room.zone_id, room.body) for room in room_list],
@@ -42,6 +45,15 @@ async def load_stored(database: Database) -> StoredConfig:
         rules=rule_lists,
         crawler_bypass={zone.id: zone.search_engine_crawler_bypass for zone in zones},
     )
+
+
+async def _all_rules(connection: AsyncConnection) -> dict[str, list[dict[str, Any]]]:
+    """Every room's rules in evaluation order, in one query (``rules.room_rules`` is per room)."""
+    rows = await connection.execute(select(tables.rules).order_by(tables.rules.c.room_id, tables.rules.c.position))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row.room_id, []).append({**dict(row.body), "id": row.id})
+    return found
 
 
 def fingerprint(stored: StoredConfig) -> str:
