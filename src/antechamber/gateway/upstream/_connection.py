@@ -259,6 +259,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.pool._forget(self)
+        self.pool._heads.discard(self)
         waiter = self._head_waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(
@@ -269,8 +270,8 @@ class _Connection(asyncio.Protocol):
         resp = self._resp
         if resp is not None:
             self._resp = None
-            if self._no_length and not self._is_head and resp._error is None:
-                resp._end()  # close-delimited body (HTTP/1.0 style): EOF is the normal end
+            if self._no_length and exc is None and resp._error is None:
+                resp._end()  # close-delimited body (HTTP/1.0 style): a clean EOF is the normal end
             else:
                 resp._fail(UpstreamProtocolError("origin closed the connection mid-response"))
         drain = self._drain
