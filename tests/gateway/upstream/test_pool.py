@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
+import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -553,6 +555,24 @@ class TestFailures:
             with pytest.raises(UpstreamProtocolError, match="mid-response"):
                 await resp.read()
             await resp.aclose()
+
+    async def test_reset_is_not_a_clean_close_delimited_end(self, pool: UpstreamPool) -> None:
+        """A connection reset (not a clean FIN) during a close-delimited body is an error, not a short body."""
+
+        async def handler(conn: ServerConn) -> None:
+            await conn.read_request()
+            await conn.send(b"HTTP/1.0 200 OK\r\n\r\npartial")
+            sock = conn.writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close => RST
+            conn.writer.transport.abort()
+
+        async with OriginServer(handler) as srv:
+            with pytest.raises(UpstreamProtocolError):
+                resp = await pool.request("GET", "/", [], None, origin=srv.origin)
+                try:
+                    await resp.read()
+                finally:
+                    await resp.aclose()
 
     @pytest.mark.parametrize("reply", [b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"])
     async def test_garbage_response(self, pool: UpstreamPool, reply: bytes) -> None:
