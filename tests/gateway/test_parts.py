@@ -21,7 +21,7 @@ from antechamber.gateway.live_status import StateStatusSource
 from antechamber.gateway.pages import supported_language
 from antechamber.gateway.proxy import response_headers
 from antechamber.gateway.request import TrustedProxies, cookie_values, query_param, split_uri, visitor_scheme
-from antechamber.gateway.upstream import MockRequest, MockResponse, MockUpstream
+from antechamber.gateway.upstream import MockRequest, MockResponse, MockUpstream, UpstreamProtocolError
 from antechamber.state.memory import MemoryState
 from tests.gateway.harness import KEYRING, T0_MS, Clock, room_body
 
@@ -218,3 +218,40 @@ class TestAsgiEdges:
 
         await app({"type": "lifespan"}, receive, send)
         assert ["lifespan.startup.complete", "lifespan.shutdown.complete"] == [m["type"] for m in sent]
+
+
+class _FailingBody(MockResponse):
+    async def aiter_bytes(self) -> Any:  # type: ignore[override]
+        yield b"partial"
+        raise UpstreamProtocolError("origin hung up")
+
+
+class TestHooksAndFailures:
+    def _gateway(self, upstream: MockUpstream, **options: Any) -> Any:
+        entry = entry_from_stored("r1", "z", room_body(total_active_users=1, new_users_per_minute=60, queue_all=True))
+        return create_gateway(
+            StaticConfig(GatewayConfig([entry])),
+            MemoryState(),
+            CookieCodec(KEYRING),
+            upstream,
+            default_origin="http://origin.test",
+            clock=Clock(),
+            rng=random.Random(1),
+            **options,
+        )
+
+    async def test_bypass_hook_passes_without_cookie(self) -> None:
+        """A request the bypass check matches goes to the origin even under queue_all, with no cookie."""
+        upstream = MockUpstream(lambda request: MockResponse(200, [], b"ok"))
+        app = self._gateway(upstream, bypass=lambda entry, visitor: visitor.path.startswith("/static"))
+        sent = await TestAsgiEdges()._call(app, _scope(path="/static/app.js"))
+        assert 200 == sent[0]["status"] and not [h for h in sent[0]["headers"] if h[0] == b"set-cookie"]
+        assert ["/static/app.js"] == [r.target for r in upstream.requests]
+
+    async def test_failure_mid_body_aborts(self) -> None:
+        """An origin failing after the head propagates, so the server drops the connection (no clean truncation)."""
+        upstream = MockUpstream(lambda request: _FailingBody(200, [], b""))
+        app = self._gateway(upstream, bypass=lambda entry, visitor: True)
+        with pytest.raises(UpstreamProtocolError):
+            await TestAsgiEdges()._call(app, _scope())
+        assert upstream.responses[0].closed
