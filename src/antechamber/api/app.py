@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from antechamber import __version__
 from antechamber.api.handlers import install_error_handlers
+from antechamber.api.models.fields import MIN_USERS, min_user_limit
 from antechamber.api.routes import events, preview, rooms, rules, statuses, zone_settings
 from antechamber.api.status import StatusSource, ZeroStatusSource
 from antechamber.db.engine import Database
@@ -23,6 +24,7 @@ def create_app(
     status_source: StatusSource | None = None,
     *,
     clock: Callable[[], datetime] = utc_now,
+    min_users: int = MIN_USERS,
 ) -> FastAPI:
     """Build the API on an open, migrated store.
 
@@ -30,6 +32,7 @@ def create_app(
         database: the config store; the caller migrates it before and disposes it after.
         status_source: live numbers for the status endpoint (zeros when ``None``).
         clock: the current time, timezone-aware (injected so tests can move time).
+        min_users: the lowest user limit rooms and events may set (Cloudflare's 200 unless lowered).
     """
     app = FastAPI(
         title="Antechamber management API",
@@ -42,6 +45,9 @@ def create_app(
     app.state.database = database
     app.state.status_source = status_source or ZeroStatusSource()
     app.state.clock = clock
+    app.state.min_user_limit = min_users
+    if min_users != MIN_USERS:
+        app.add_middleware(_UserMinimum, minimum=min_users)
     install_error_handlers(app)
     # Zone-level paths (settings, preview) come before /{waiting_room_id} so they are not read as room ids.
     for module in (zone_settings, preview, rooms, events, rules, statuses):
@@ -49,6 +55,21 @@ def create_app(
     app.include_router(preview.page_router)
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
     return app
+
+
+class _UserMinimum:
+    """Sets the user-limit minimum for the request's validation (a context variable, read by the models)."""
+
+    def __init__(self, app: Any, minimum: int) -> None:
+        self.app = app
+        self.minimum = minimum
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        token = min_user_limit.set(self.minimum)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            min_user_limit.reset(token)
 
 
 def _openapi_without_422(app: FastAPI) -> dict[str, Any]:

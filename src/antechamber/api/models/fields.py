@@ -8,15 +8,21 @@ client bugs.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
+from pydantic_core import PydanticCustomError
 
 from antechamber.db.ids import parse_timestamp
 from antechamber.templates.render import TemplateError, compile_template
 
 MAX_USERS = 2_147_483_647
 MIN_USERS = 200
+#: The lowest ``total_active_users`` / ``new_users_per_minute`` accepted in the current request.
+#: Cloudflare's 200 unless the operator lowered it for a small site (DESIGN section 3); the
+#: API app sets it per request, so apps with different settings can share a process.
+min_user_limit: ContextVar[int] = ContextVar("antechamber_min_user_limit", default=MIN_USERS)
 #: The dashboard's limit on an uploaded template; the API applies it too.
 MAX_TEMPLATE_BYTES = 1_048_576
 
@@ -48,7 +54,10 @@ def _check_host(value: str) -> str:
     if "/" in value or ":" in value:
         raise ValueError("host must be a bare hostname without port or path")
     labels = value.rstrip(".").split(".")
-    if len(value) > 253 or len(labels) < 2 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+    # "localhost" is the one single-label name allowed: the demo and local trials run on it.
+    if len(labels) < 2 and labels[0].lower() != "localhost":
+        raise ValueError("host must be a valid hostname such as shop.example.com")
+    if len(value) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
         raise ValueError("host must be a valid hostname such as shop.example.com")
     return value
 
@@ -91,6 +100,16 @@ def _normalize_event_time(value: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _check_user_minimum(value: int) -> int:
+    minimum = min_user_limit.get()
+    if value < minimum:
+        # Same error type and wording as pydantic's own ``ge`` check, so clients see no difference.
+        raise PydanticCustomError(
+            "greater_than_equal", "Input should be greater than or equal to {ge}", {"ge": minimum}
+        )
+    return value
+
+
 def _require_int(value: Any) -> Any:
     # pydantic's Literal accepts 200.0 for 200; the API should not.
     if isinstance(value, bool) or not isinstance(value, int):
@@ -101,7 +120,10 @@ def _require_int(value: Any) -> Any:
 Name = Annotated[StrictStr, AfterValidator(_check_name)]
 Host = Annotated[StrictStr, AfterValidator(_check_host)]
 RoutePath = Annotated[StrictStr, AfterValidator(_check_path)]
-UserLimit = Annotated[StrictInt, Field(ge=MIN_USERS, le=MAX_USERS)]
+# The minimum is checked at run time (it is a setting); the schema documents Cloudflare's.
+UserLimit = Annotated[
+    StrictInt, Field(le=MAX_USERS, json_schema_extra={"minimum": MIN_USERS}), AfterValidator(_check_user_minimum)
+]
 SessionDuration = Annotated[StrictInt, Field(ge=1, le=30)]
 Template = Annotated[StrictStr, AfterValidator(_check_template)]
 CookieSuffix = Annotated[StrictStr, AfterValidator(_check_cookie_suffix)]
