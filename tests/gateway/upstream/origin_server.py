@@ -15,6 +15,7 @@ import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httptools
 
@@ -125,19 +126,20 @@ class OriginServer:
         self.requests: list[Request] = []
         self.server: asyncio.Server | None = None
         self.port = port
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
 
     @property
     def origin(self) -> Origin:
-        scheme = "https" if self.ssl_context else "http"
-        return Origin(scheme, "127.0.0.1", self.port, server_hostname="localhost" if self.ssl_context else None)
+        if self.ssl_context:
+            return Origin("https", "127.0.0.1", self.port, server_hostname="localhost")
+        return Origin("http", "127.0.0.1", self.port)
 
     async def _on_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = ServerConn(reader, writer)
         self.conns.append(conn)
         task = asyncio.current_task()
         assert task is not None
-        self.tasks.add(task)  # type: ignore[arg-type]
+        self.tasks.add(task)
         try:
             await self.handler(conn)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
@@ -145,7 +147,7 @@ class OriginServer:
             # scenarios end connections abruptly on purpose, so all of these are normal here.
             pass
         finally:
-            self.tasks.discard(task)  # type: ignore[arg-type]
+            self.tasks.discard(task)
             writer.close()
 
     async def __aenter__(self) -> OriginServer:
