@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from tests.integration.support import HOST, GatewayServer, Origin
+from tests.integration.support import HOST, SMALL_ROOM, GatewayServer, Origin
 
 ROOM_COOKIE = "__cfwaitingroom"
+SMALL_ROOM_COOKIE = f"__cfwaitingroom_{SMALL_ROOM['cookie_suffix']}"
 
 
 @dataclass
@@ -35,10 +36,10 @@ class Site:
         return httpx.request(method, self.url + path, headers=headers, content=body, timeout=10)
 
 
-def room_cookie(response: httpx.Response) -> str | None:
+def room_cookie(response: httpx.Response, name: str = ROOM_COOKIE) -> str | None:
     """The room cookie a response sets, as ``name=value`` for the next request's ``Cookie``."""
     for value in response.headers.get_list("set-cookie"):
-        if value.startswith(ROOM_COOKIE + "="):
+        if value.startswith(name + "="):
             return value.split(";", 1)[0]
     return None
 
@@ -80,6 +81,19 @@ class ForwardAuthContract:
         [set_cookie] = [v for v in response.headers.get_list("set-cookie") if v.startswith(ROOM_COOKIE + "=")]
         assert "httponly" in set_cookie.lower() and "path=/" in set_cookie.lower()
         assert ["/products?id=7"] == site.origin.paths
+
+    def test_room_at_capacity_queues_next_visitor(self, site: Site) -> None:
+        """In a room for two active users, two newcomers get in, the third is queued, the first two keep passing."""
+        first, second, third = (site.visit(f"/tickets/{n}") for n in (1, 2, 3))
+        assert_origin_page(first, "/tickets/1")
+        assert_origin_page(second, "/tickets/2")
+        assert_queue_page(third, self.queued_status)
+        assert room_cookie(third, SMALL_ROOM_COOKIE) is not None
+        for response, path in ((first, "/tickets/1/seat"), (second, "/tickets/2/seat")):
+            cookie = room_cookie(response, SMALL_ROOM_COOKIE)
+            assert cookie is not None
+            assert_origin_page(site.visit(path, cookie=cookie), path)
+        assert ["/tickets/1", "/tickets/2", "/tickets/1/seat", "/tickets/2/seat"] == site.origin.paths
 
     def test_admitted_visitor_keeps_getting_through(self, site: Site) -> None:
         """An admitted visitor's later requests reach the origin, with no stray Set-Cookie lines."""

@@ -14,7 +14,7 @@ import os
 import socket
 import subprocess
 import threading
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from antechamber.api.models.fields import min_user_limit
 from antechamber.api.models.room import RoomInput
 from antechamber.api.room_checks import check_room
 from antechamber.core.cookie import CookieCodec
@@ -47,6 +48,15 @@ EXAMPLE_GATEWAY = "127.0.0.1:8000"
 EXAMPLE_ORIGIN = "127.0.0.1:3000"
 HOST = "shop.example.com"
 ZONE = "example.com"
+#: A second room under the same host, small enough to fill up for real: two active users.
+SMALL_ROOM = {
+    "host": HOST,
+    "path": "/tickets",
+    "name": "tickets",
+    "cookie_suffix": "tickets",
+    "total_active_users": 2,
+    "new_users_per_minute": 2,
+}
 
 
 def example(name: str, replacements: Mapping[str, str]) -> str:
@@ -128,30 +138,43 @@ def run_origin() -> Iterator[Origin]:
 # --- the gateway -------------------------------------------------------------------------
 
 
+def validated(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A room body as the API stores it, validated with the operator's minimum lowered to 1 user.
+
+    DESIGN section 3: an operator setting may lower Cloudflare's 200-user minimum for
+    small sites; the API applies it through ``min_user_limit``.
+    """
+    token = min_user_limit.set(1)
+    try:
+        return RoomInput.model_validate(dict(values)).model_dump(mode="json")
+    finally:
+        min_user_limit.reset(token)
+
+
 def room_body(**fields: Any) -> dict[str, Any]:
-    """A room body as the API stores it: Cloudflare's defaults, the smallest limits the API allows."""
-    values: dict[str, Any] = {
-        "host": HOST,
-        "name": "shop",
-        "new_users_per_minute": 200,
-        "total_active_users": 200,
-        **fields,
-    }
-    return RoomInput.model_validate(values).model_dump(mode="json")
+    """The main room: Cloudflare's defaults and the API's default minimum limits (200)."""
+    return validated({"host": HOST, "name": "shop", "new_users_per_minute": 200, "total_active_users": 200, **fields})
 
 
 class GatewayServer:
     """The gateway under uvicorn in a thread of its own, on a fresh SQLite store with one room.
 
     The store is written the way the management API writes it (validated body,
-    routes); ``update_room`` changes the room and waits until the gateway has
-    taken the change in, so tests never sleep for the config follower.
+    routes); ``update_room`` changes the room and has the gateway's config follower
+    reload it at once, so tests never sleep for the follower's polling.
     """
 
-    def __init__(self, data_dir: Path, origin_url: str, **room_fields: Any) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        origin_url: str,
+        extra_rooms: Sequence[Mapping[str, Any]] = (),
+        **room_fields: Any,
+    ) -> None:
         self.data_dir = data_dir
         self.origin_url = origin_url
         self.room_fields = room_fields
+        self.extra_rooms = extra_rooms
         self.room_id = new_id()
         self.zone_id = ""
         self.port = 0
@@ -195,7 +218,7 @@ class GatewayServer:
         async with self.database.begin() as connection:
             stored = await rooms.get_room(connection, self.zone_id, self.room_id)
             assert stored is not None
-            body = RoomInput.model_validate({**stored.body, **fields}).model_dump(mode="json")
+            body = validated({**stored.body, **fields})
             zone = await accounts.zone_by_id(connection, self.zone_id)
             assert zone is not None
             routes = check_room(body, zone)
@@ -219,11 +242,16 @@ class GatewayServer:
             async with self.database.begin() as connection:
                 zone = await accounts.create_zone(connection, ZONE)
                 self.zone_id = zone.id
-                body = room_body(**self.room_fields)
                 stamp = format_timestamp(utc_now())
-                stored = StoredRoom(self.room_id, zone.id, body, stamp, stamp)
-                await rooms.insert_room(connection, stored, check_room(body, zone))
-            self.follower = ConfigFollower(self.database)
+                bodies = [(self.room_id, room_body(**self.room_fields))]
+                bodies += [(new_id(), validated(extra)) for extra in self.extra_rooms]
+                for room_id, body in bodies:
+                    stored = StoredRoom(room_id, zone.id, body, stamp, stamp)
+                    await rooms.insert_room(connection, stored, check_room(body, zone))
+            # No background polling: update_room() refreshes explicitly. A poll that read the
+            # store just before a write could otherwise swap the old configuration back in
+            # after the explicit refresh (two refreshes are not serialized).
+            self.follower = ConfigFollower(self.database, interval=3600)
             await self.follower.start()
             self.codec = CookieCodec(load_or_create_keys(self.data_dir))
             self.app = create_gateway(
@@ -250,9 +278,11 @@ class GatewayServer:
 
 
 @contextlib.contextmanager
-def run_gateway(data_dir: Path, origin_url: str, **room_fields: Any) -> Iterator[GatewayServer]:
-    """Start the gateway with one room (extra room fields as keywords); stop it after the block."""
-    server = GatewayServer(data_dir, origin_url, **room_fields)
+def run_gateway(
+    data_dir: Path, origin_url: str, extra_rooms: Sequence[Mapping[str, Any]] = (), **room_fields: Any
+) -> Iterator[GatewayServer]:
+    """Start the gateway with the main room (its fields as keywords) and any extra rooms; stop it after."""
+    server = GatewayServer(data_dir, origin_url, extra_rooms, **room_fields)
     try:
         server.start()
         yield server

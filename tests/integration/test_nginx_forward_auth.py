@@ -7,18 +7,23 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.contract import ForwardAuthContract, Site
-from tests.integration.support import run_gateway, run_nginx, run_origin
+from tests.integration.support import SMALL_ROOM, run_gateway, run_nginx, run_origin
 
 pytestmark = pytest.mark.nginx
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """Origin, gateway (one room, revoke enabled) and nginx, started once for the module."""
+    """Origin, gateway (main room with revoke, two-user room) and nginx, started once for the module."""
     workdir = tmp_path_factory.mktemp("nginx-forward-auth")
     with (
         run_origin() as origin,
-        run_gateway(workdir / "gateway", f"http://127.0.0.1:{origin.port}", enabled_origin_commands=["revoke"]) as gw,
+        run_gateway(
+            workdir / "gateway",
+            f"http://127.0.0.1:{origin.port}",
+            extra_rooms=[SMALL_ROOM],
+            enabled_origin_commands=["revoke"],
+        ) as gw,
         run_nginx(workdir / "nginx", gw.port, origin.port) as port,
     ):
         yield Site(origin, gw, f"http://127.0.0.1:{port}")
