@@ -618,13 +618,13 @@ def run_all(seconds: int, rounds: int) -> dict[str, Any]:
         "c_early": ("queued early refresh ÷ admitted forward-auth", "c_early", "a_auth_q", 0.5),
         "c_early_nginx": ("queued early refresh, no page ÷ admitted forward-auth", "c_early_nginx", "a_auth_q", 0.5),
     }
-    ratios = {}
-    for key, (label, candidate, baseline, target) in comparisons.items():
+    ratios: dict[str, dict[str, Any]] = {}
+    for key, (label, candidate, baseline, goal) in comparisons.items():
         by_rps = bench.paired(candidate, baseline)
         by_cpu = bench.paired_cpu(candidate, baseline)
         ratios[key] = {
             "label": label,
-            "target": target,
+            "target": goal,
             "rps": statistics.median(by_rps),
             "rps_each": [round(v, 3) for v in by_rps],
             "cpu": statistics.median(by_cpu),
