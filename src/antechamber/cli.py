@@ -2,7 +2,10 @@
 
 ::
 
-    antechamber serve [--data-dir DIR] [--api HOST:PORT] [--database-url URL]
+    antechamber serve [--data-dir DIR] [--api HOST:PORT] [--gateway HOST:PORT] [--origin URL]
+                      [--origin-for HOST=URL ...] [--trusted-proxy CIDR ...] [--min-user-limit N]
+    antechamber demo [--data-dir DIR] [--api ...] [--gateway ...] [--origin-port PORT]
+    antechamber surge [--url URL] [--visitors N] [--rate R] [--duration S]
     antechamber zones create NAME [--json]
     antechamber zones list [--json]
     antechamber tokens create --scope read|write [--zone ID ...] [--name TEXT] [--json]
@@ -81,25 +84,166 @@ def fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+ApiBind = Annotated[
+    str | None, typer.Option("--api", help="Where the API listens, HOST:PORT (env ANTECHAMBER_API; 127.0.0.1:8080).")
+]
+GatewayBind = Annotated[
+    str | None,
+    typer.Option("--gateway", help="Where the gateway listens, HOST:PORT (env ANTECHAMBER_GATEWAY; 127.0.0.1:8000)."),
+]
+LogLevel = Annotated[str | None, typer.Option("--log-level", help="debug, info, warning or error.")]
+MinUserLimit = Annotated[
+    int | None,
+    typer.Option(
+        "--min-user-limit",
+        min=1,
+        max=200,
+        help="Lowest total_active_users / new_users_per_minute the API accepts (env ANTECHAMBER_MIN_USER_LIMIT; "
+        "Cloudflare's 200 by default; lower it for small sites).",
+    ),
+]
+
+
 @app.command()
 def serve(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
-    api: Annotated[
-        str | None, typer.Option("--api", help="Where the API listens, HOST:PORT (default 127.0.0.1:8080).")
+    api: ApiBind = None,
+    gateway: GatewayBind = None,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            "--origin", help="The origin the gateway forwards to, http(s)://HOST[:PORT] (env ANTECHAMBER_ORIGIN)."
+        ),
     ] = None,
-    log_level: Annotated[str | None, typer.Option("--log-level", help="debug, info, warning or error.")] = None,
+    origin_for: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--origin-for", help="HOST=URL: a site with its own origin (repeatable; env ANTECHAMBER_ORIGIN_FOR, JSON)."
+        ),
+    ] = None,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help="IP or CIDR whose X-Forwarded-* headers are believed (repeatable; default loopback; "
+            "env ANTECHAMBER_TRUSTED_PROXIES, JSON list).",
+        ),
+    ] = None,
+    min_user_limit: MinUserLimit = None,
+    log_level: LogLevel = None,
 ) -> None:
-    """Serve the management API (Cloudflare API v4 under /client/v4)."""
-    settings = load_settings(data_dir, database_url, api=api, log_level=log_level)
-    try:
-        parse_bind(settings.api)
-    except ValueError as exc:
-        fail(str(exc))
+    """Serve the management API (Cloudflare API v4 under /client/v4) and the gateway in front of the origin."""
+    mapped: dict[str, str] | None = None
+    if origin_for:
+        mapped = {}
+        for item in origin_for:
+            host, sep, url = item.partition("=")
+            if not sep or not host.strip() or not url.strip():
+                fail(f"--origin-for expects HOST=URL, got {item!r}")
+            mapped[host.strip()] = url.strip()
+    settings = load_settings(
+        data_dir,
+        database_url,
+        api=api,
+        gateway=gateway,
+        origin=origin,
+        origin_for=mapped,
+        trusted_proxies=trusted_proxy or None,
+        min_user_limit=min_user_limit,
+        log_level=log_level,
+    )
+    check_serving(settings)
     configure_logging(settings.log_level)
     from antechamber.server import run
 
     run(settings)
+
+
+def check_serving(settings: Settings) -> None:
+    """Refuse malformed addresses, origins and proxy lists before anything starts."""
+    from antechamber.gateway.request import TrustedProxies
+    from antechamber.gateway.upstream import Origin
+
+    try:
+        parse_bind(settings.api)
+        parse_bind(settings.gateway)
+        if settings.api == settings.gateway:
+            raise ValueError(f"the API and the gateway cannot both listen on {settings.api}")
+        for url in [settings.origin, *settings.origin_for.values()]:
+            if url is not None:
+                Origin.parse(url)
+        TrustedProxies(settings.trusted_proxies)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    api: ApiBind = None,
+    gateway: GatewayBind = None,
+    shop: Annotated[
+        str, typer.Option("--shop", help="Where the demo shop (the origin) listens, HOST:PORT.")
+    ] = "127.0.0.1:8001",
+    min_user_limit: MinUserLimit = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "warning",
+) -> None:
+    """Try Antechamber: the API, the gateway, a demo shop and a tiny demo room, in one process."""
+    from antechamber.demo.run import run_demo
+    from antechamber.demo.setup import DEMO_MIN_USERS
+    from antechamber.server import BindError, run_loop
+
+    settings = load_settings(
+        data_dir,
+        database_url,
+        api=api,
+        gateway=gateway,
+        origin=f"http://{shop}",
+        min_user_limit=DEMO_MIN_USERS if min_user_limit is None else min_user_limit,
+        log_level=log_level,
+    )
+    check_serving(settings)
+    try:
+        parse_bind(shop)
+    except ValueError as exc:
+        fail(str(exc))
+    configure_logging(settings.log_level)
+
+    def show(line: str) -> None:
+        typer.echo(line)  # the console only: the token in the banner must never reach the log
+
+    try:
+        run_loop(run_demo(settings, shop, show))
+    except BindError as exc:
+        fail(f"{exc} (choose other ports with --api, --gateway and --shop)")
+
+
+@app.command()
+def surge(
+    url: Annotated[str, typer.Option("--url", help="The waiting room to fill (loopback only).")] = (
+        "http://localhost:8000/"
+    ),
+    visitors: Annotated[
+        int, typer.Option("--visitors", min=1, help="How many visitors arrive in all (max 2000).")
+    ] = 50,
+    rate: Annotated[float, typer.Option("--rate", min=0.01, help="Arrivals per second (max 100).")] = 5.0,
+    duration: Annotated[float, typer.Option("--duration", min=1, help="Seconds until everyone stops (max 900).")] = 120,
+    pages: Annotated[int, typer.Option("--pages", min=1, max=20, help="Pages an admitted visitor browses.")] = 3,
+) -> None:
+    """Send a crowd of simulated visitors at a local waiting room and print the queue each second."""
+    from antechamber.surge import SurgeError, SurgePlan, run_surge
+
+    try:
+        plan = SurgePlan.checked(url=url, visitors=visitors, rate=rate, duration=duration, pages=pages)
+    except SurgeError as exc:
+        fail(str(exc))
+        return
+    try:
+        asyncio.run(run_surge(plan, typer.echo))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
 
 
 @app.command()

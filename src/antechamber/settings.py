@@ -8,9 +8,12 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from antechamber.api.models.fields import MIN_USERS
 from antechamber.db.engine import sqlite_url
+from antechamber.gateway.request import DEFAULT_TRUSTED
 
 DEFAULT_API_BIND = "127.0.0.1:8080"
+DEFAULT_GATEWAY_BIND = "127.0.0.1:8000"
 
 
 class Settings(BaseSettings):
@@ -19,6 +22,12 @@ class Settings(BaseSettings):
     ``ANTECHAMBER_DATA_DIR`` (default ``./data``) holds the SQLite store and
     secrets; ``ANTECHAMBER_DATABASE_URL`` (e.g. ``postgresql+asyncpg://...``)
     replaces the SQLite store.
+
+    The gateway listens on ``ANTECHAMBER_GATEWAY`` and forwards to
+    ``ANTECHAMBER_ORIGIN``, or to the origin ``ANTECHAMBER_ORIGIN_FOR`` (JSON
+    ``{"host": "url"}``) names for the visitor's host. ``ANTECHAMBER_TRUSTED_PROXIES``
+    (JSON list of IPs/CIDRs) are believed in ``X-Forwarded-*``.
+    ``ANTECHAMBER_MIN_USER_LIMIT`` lowers Cloudflare's 200-user minimum for small sites.
     """
 
     model_config = SettingsConfigDict(env_prefix="ANTECHAMBER_", env_nested_delimiter="__", extra="ignore")
@@ -27,6 +36,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     api: str = DEFAULT_API_BIND
     log_level: str = "info"
+    gateway: str = DEFAULT_GATEWAY_BIND
+    origin: str | None = None
+    origin_for: dict[str, str] = Field(default_factory=dict)
+    trusted_proxies: list[str] = Field(default_factory=lambda: list(DEFAULT_TRUSTED))
+    min_user_limit: int = Field(default=MIN_USERS, ge=1, le=MIN_USERS)
 
     def resolved_database_url(self) -> str:
         """The store's SQLAlchemy URL: the configured one, else SQLite in the data directory."""

@@ -1,0 +1,1 @@
+"""``antechamber demo``: the API, the gateway, a small shop and a tiny room, in one process."""
