@@ -42,3 +42,10 @@ class TestCaddy(ForwardAuthContract):
 
     # Any 2xx from the auth endpoint means "allow" to Caddy, so the gateway queues with 429.
     queued_status = 429
+
+    def test_queue_answer_asks_to_retry(self, site: Site) -> None:
+        """Through Caddy a queued visitor gets the gateway's 429 with Retry-After, never a 2xx."""
+        site.gateway.update_room(queue_all=True)
+        response = site.visit("/")
+        assert 429 == response.status_code
+        assert "retry-after" in response.headers
