@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from antechamber.core.types import QUEUE_PLACE_HOLD_MS, Outcome, RequestFacts
-from tests.core.harness import MINUTE, SECOND, Room, room_config
+from tests.core.harness import MINUTE, SECOND, T0, Room, Visitor, room_config
 
 
 def test_open_room_admits_straight_in_and_counts_the_session() -> None:
@@ -94,7 +94,10 @@ def test_disable_session_renewal_sends_expired_users_to_the_back_when_queueing()
     room.advance(30 * SECOND)
     (w,) = room.arrive()
     assert w.last is not None and w.last.outcome is Outcome.QUEUE
-    room.advance(5 * MINUTE)
+    for _ in range(14):  # w keeps refreshing, so it is present and ahead of any newcomer
+        room.advance(20 * SECOND)
+        room.visit(w)
+    room.advance(5 * SECOND)
     d = room.visit(v)
     assert d.outcome is Outcome.QUEUE and v.ticket is not None
     assert v.ticket.arrival_ms == room.now  # a new place, behind w
@@ -206,3 +209,47 @@ def test_websocket_without_session_is_held_and_with_session_passes() -> None:
     assert d.outcome is Outcome.QUEUE and d.ticket is None and not d.deltas
     (v,) = room.arrive()
     assert room.visit(v, RequestFacts(websocket=True)).outcome is Outcome.ORIGIN
+
+
+def test_a_user_who_stopped_refreshing_does_not_hold_up_the_line() -> None:
+    """Someone silent for more than two refreshes still holds a place but no longer blocks those behind."""
+    room = Room(room_config(total_active_users=1, session_duration=1))
+    room.arrive()  # takes the only slot for a minute
+    room.advance(SECOND)
+    room.arrive()  # queues, then goes silent
+    room.advance(SECOND)
+    (stays,) = room.arrive()
+    while room.visit(stays).outcome is not Outcome.ORIGIN:
+        room.advance(20 * SECOND)
+    assert room.now - T0 < 70 * SECOND  # in at the first refresh after the slot freed
+    assert room.snapshot().waiting == 1  # the silent one still holds its place
+
+
+def test_a_returning_user_within_the_hold_keeps_the_place() -> None:
+    """A queued user back within 5 minutes is ahead of later arrivals again and goes in before them."""
+    room = Room(room_config(total_active_users=1, session_duration=1))
+    visits: dict[int, list[Visitor]] = {}
+    room.arrive()  # the only slot, for a minute
+    room.advance(SECOND)
+    (back,) = room.arrive()  # second in line, then away until 100 s
+    room.advance(SECOND)
+    (later,) = room.arrive()
+    room.advance(SECOND)
+    (third,) = room.arrive()
+    for t in range(4, 200):
+        visits.clear()
+        if t % 20 == 2:
+            visits[0] = [later]
+        if t % 20 == 3:
+            visits[1] = [third]
+        if t >= 100 and t % 20 == 0:
+            visits[2] = [back]
+        room.advance(SECOND)
+        for group in visits.values():
+            for v in group:
+                if not v.admitted:
+                    room.visit(v)
+    assert later.ticket is not None and back.ticket is not None and third.ticket is not None
+    assert later.ticket.accepted_ms < back.ticket.accepted_ms  # `back` was away when the first slot freed
+    assert third.ticket.accepted_ms == 0 or back.ticket.accepted_ms < third.ticket.accepted_ms
+    assert back.admitted

@@ -14,9 +14,9 @@ from tests.core.harness import NO_FACTS, SECOND, T0, Room, Visitor, room_config
 
 
 def test_each_draw_wins_with_odds_free_over_waiting() -> None:
-    """With 10 free slots and 200 waiting, a counted refresh is admitted about 5 % of the time."""
+    """With 10 free slots and 200 present waiting users, a counted refresh is admitted about 5 % of the time."""
     cfg = room_config(queueing_method="random", total_active_users=1000, new_users_per_minute=1000)
-    snap = RoomSnapshot(now_ms=T0, active=990, waiting=200)
+    snap = RoomSnapshot(now_ms=T0, active=990, waiting=200, present=200)
     ticket = Ticket(arrival_ms=T0 - 60 * SECOND, position_s=0, rank=1, refresh_ms=T0 - 30 * SECOND, flags=FLAG_PLACED)
     rng = random.Random(11)
     wins = sum(decide(cfg, snap, ticket, NO_FACTS, T0, rng).outcome is Outcome.ORIGIN for _ in range(4000))
@@ -26,7 +26,7 @@ def test_each_draw_wins_with_odds_free_over_waiting() -> None:
 def test_no_draw_is_won_without_free_slots() -> None:
     """When the room is full, no refresh of a random queue is admitted."""
     cfg = room_config(queueing_method="random", total_active_users=100)
-    snap = RoomSnapshot(now_ms=T0, active=100, waiting=5)
+    snap = RoomSnapshot(now_ms=T0, active=100, waiting=5, present=5)
     ticket = Ticket(arrival_ms=T0 - 60 * SECOND, position_s=0, rank=1, refresh_ms=T0 - 30 * SECOND, flags=FLAG_PLACED)
     rng = random.Random(2)
     assert all(decide(cfg, snap, ticket, NO_FACTS, T0, rng).outcome is Outcome.QUEUE for _ in range(200))

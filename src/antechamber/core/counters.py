@@ -19,7 +19,7 @@ class QueueView(Protocol):
     """Read access to the waiting counters ordered by place-in-line second."""
 
     def ahead(self, position_s: int, /) -> int:
-        """Live waiting users whose place second is earlier than ``position_s``."""
+        """Present waiting users (refreshed within ``PRESENT_MS``) placed in a second before ``position_s``."""
         ...
 
 
@@ -100,7 +100,8 @@ class RoomSnapshot:
     """A room's counters at ``now_ms``.
 
     ``active``: sessions not yet expired. ``waiting``: queued users holding a
-    place. ``admitted_last_minute``: new users let in during the last 60 s.
+    place; ``present``: of them, those who refreshed within ``PRESENT_MS`` (only
+    they block the line and enter the lottery odds). ``admitted_last_minute``: new users let in during the last 60 s.
     ``pace_tat_us``: the paced budget's theoretical arrival time (GCRA, in
     microseconds so that the per-admission interval 60 s / ``new_users_per_minute``
     keeps its precision).
@@ -112,6 +113,7 @@ class RoomSnapshot:
     now_ms: int = 0
     active: int = 0
     waiting: int = 0
+    present: int = 0
     admitted_last_minute: int = 0
     pace_tat_us: int = 0
     open_seconds: int = 0
@@ -129,14 +131,15 @@ class RoomSnapshot:
             return self
         now_s = self.now_ms // BUCKET_MS
         active = self.active + sum(n for expiry_s, n in deltas.active if expiry_s >= now_s)
-        waiting = self.waiting + sum(n for _, _, n in deltas.waiting)
+        moved = sum(n for _, _, n in deltas.waiting)
         tat = self.pace_tat_us
         if deltas.pace_us:
             tat = max(tat, self.now_ms * 1000) + deltas.pace_us
         return RoomSnapshot(
             self.now_ms,
             active,
-            waiting,
+            self.waiting + moved,
+            self.present + moved,
             self.admitted_last_minute + deltas.admitted,
             tat,
             self.open_seconds,

@@ -18,8 +18,10 @@ from antechamber.core.info import QueueInfo, Wait, build_info, queue_is_full
 from antechamber.core.ticket import FLAG_NO_RENEW, FLAG_PLACED, FLAG_SHUFFLED, Ticket, event_tag
 from antechamber.core.types import (
     BUCKET_MS,
+    MINUTE_CAP_SLACK_MS,
     MINUTE_MS,
     PACE_BURST_MS,
+    PRESENT_MS,
     REFRESH_BUCKET_MS,
     REFRESH_INTERVAL_MS,
     RENEW_STEP_MS,
@@ -68,12 +70,15 @@ def free_slots(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
     """New users that may be let in now: min(active headroom, paced new-user budget).
 
     The budget is a GCRA: one admission every 60 s / ``new_users_per_minute``
-    with up to ``PACE_BURST_MS`` of it spent at once, and never more than
-    ``new_users_per_minute`` in any 60 s.
+    with up to ``PACE_BURST_MS`` of it spent at once; in steady state that is
+    exactly ``new_users_per_minute``. Any 60 s also holds at most
+    ``new_users_per_minute`` plus ``MINUTE_CAP_SLACK_MS`` worth, which bounds
+    the first minute after a quiet spell without wasting the slots that sit
+    reserved while their queued owners take up to 20 s to come back.
     """
     by_active = config.total_active_users - snapshot.active
     nupm = config.new_users_per_minute
-    by_minute = nupm - snapshot.admitted_last_minute
+    by_minute = nupm + nupm * MINUTE_CAP_SLACK_MS // MINUTE_MS - snapshot.admitted_last_minute
     if by_active <= 0 or by_minute <= 0:
         return 0
     now_us = now_ms * 1000
@@ -152,12 +157,13 @@ def _attempt(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms:
     free = free_slots(config, snapshot, now_ms)
     if free > 0:
         if config.queueing_method == "random":
-            # One lottery draw per counted refresh, odds free / waiting.
-            contenders = snapshot.waiting + (0 if placed else 1)
+            # One lottery draw per counted refresh, odds free / present waiting users.
+            counted = placed and now_ms - ticket.refresh_ms < PRESENT_MS
+            contenders = snapshot.present + (0 if counted else 1)
             win = rng.random() * contenders < free
         else:
-            # FIFO: in when everyone live who arrived in an earlier second fits in the free slots.
-            ahead = snapshot.queue.ahead(ticket.position_s) if placed else snapshot.waiting
+            # FIFO: in when everyone present who arrived in an earlier second fits in the free slots.
+            ahead = snapshot.queue.ahead(ticket.position_s) if placed else snapshot.present
             win = ahead < free
         if win:
             return _admit(config, ticket, now_ms, "admitted", queue_open=queue_open)

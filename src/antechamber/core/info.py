@@ -102,12 +102,15 @@ class QueueInfo:
 
 
 def queue_is_full(config: RoomConfig, snapshot: RoomSnapshot, rate: float | None = None) -> bool:
-    """The back of the queue would wait more than 24 hours (``rate``: the outflow, if known)."""
-    if not snapshot.waiting:
+    """The back of the queue would wait more than 24 hours (``rate``: the outflow, if known).
+
+    Only present users count: people who stopped refreshing hold nobody up.
+    """
+    if not snapshot.present:
         return False
     if rate is None:
         rate = outflow_per_minute(config, snapshot)
-    return snapshot.waiting > rate * QUEUE_FULL_WAIT_MINUTES
+    return snapshot.present > rate * QUEUE_FULL_WAIT_MINUTES
 
 
 def _ceil_minutes(ms: int) -> int:
@@ -138,7 +141,7 @@ def build_info(
         if rate is None:
             rate = outflow_per_minute(config, snapshot)
         if method == "random":
-            waiting = snapshot.waiting + (0 if ticket.placed else 1)
+            waiting = snapshot.present + (0 if ticket.placed else 1)
             w25, w50, w75 = random_wait_percentiles_ms(waiting, rate)
             p25, p50, p75 = to_minutes(w25), to_minutes(w50), to_minutes(w75)
             wait_ms, minutes = w50, p50
@@ -150,7 +153,7 @@ def build_info(
                 same = snapshot.queue.ahead(ticket.position_s + 1) - ahead
                 ahead += max(0, same - 1) // 2
             else:
-                ahead = snapshot.waiting
+                ahead = snapshot.present
             wait_ms = fifo_wait_ms(ahead, rate)
             minutes = to_minutes(wait_ms)
             formatted = format_wait(minutes)

@@ -31,11 +31,21 @@ BUCKET_MS = 1000
 #: Queued users are grouped by the 10-second window of their last counted
 #: refresh; a whole window is dropped once its newest member's hold ran out.
 REFRESH_BUCKET_MS = 10_000
+#: A queued user who refreshed this recently is *present*. Only present users
+#: block the line: one who stopped refreshing keeps the place for the 5-minute
+#: hold but does not hold up everyone behind for all that time (two missed
+#: refreshes plus slack).
+PRESENT_MS = 2 * REFRESH_INTERVAL_MS + 5_000
 #: Burst tolerance of the paced new-user budget: at most this much of the
 #: minute's budget may be spent at once. It must exceed the 20 s refresh
 #: interval, otherwise slots reserved for queued users who have not refreshed
 #: yet would be lost and the budget under-used.
 PACE_BURST_MS = 30_000
+#: A sliding 60 s may hold this much more than ``new_users_per_minute``. A hard
+#: cap of exactly one minute's budget would lose, for good, the slots that sit
+#: reserved for queued users who have not refreshed yet (about 10 s worth);
+#: the pace keeps the long-run rate at the budget anyway.
+MINUTE_CAP_SLACK_MS = 10_000
 #: A valid session's expiry is pushed forward only when it moves by at least
 #: this much, so parallel requests of one page rarely all emit a counter move.
 RENEW_STEP_MS = 5_000

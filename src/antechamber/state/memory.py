@@ -139,6 +139,7 @@ class MemoryState:
             now_ms,
             room.active_total,
             room.waiting.total,
+            room.waiting.present,
             room.adm_minute,
             room.pace_tat_us,
             room.open_total,

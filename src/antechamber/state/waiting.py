@@ -3,8 +3,12 @@
 Memory is bounded by the span of place seconds times the number of live
 refresh buckets, never by the number of people waiting: a row per 10-second
 refresh bucket (at most 32 live: the 5-minute hold plus the current one) holds
-one 32-bit count per place second, and a Fenwick tree over the live counts
-answers "how many are ahead of second s" in O(log n).
+one 32-bit count per place second. Two Fenwick trees over the place seconds
+answer "how many are ahead of second s" in O(log n): one over everyone who
+holds a place, one over those *present*, who refreshed within the last
+``PRESENT_MS``. Only present users block the line: someone who stopped
+refreshing keeps the place for 5 minutes (and goes straight in on return if
+it is their turn) but does not hold up everyone behind meanwhile.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import sys
 from array import array
 
-from antechamber.core.types import QUEUE_PLACE_HOLD_MS, REFRESH_BUCKET_MS
+from antechamber.core.types import PRESENT_MS, QUEUE_PLACE_HOLD_MS, REFRESH_BUCKET_MS
 
 _MIN_CAPACITY = 64
 _NEVER = 1 << 62
@@ -23,36 +27,122 @@ def _drop_time(bucket: int) -> int:
     return (bucket + 1) * REFRESH_BUCKET_MS + QUEUE_PLACE_HOLD_MS
 
 
-class WaitingCounters:
-    """Live waiting users by place second; implements the core's ``QueueView``."""
+def _present_from(now_ms: int) -> int:
+    """The oldest refresh bucket whose newest member refreshed within ``PRESENT_MS``."""
+    return (now_ms - PRESENT_MS) // REFRESH_BUCKET_MS
 
-    __slots__ = ("_base", "_cap", "_due_ms", "_fen", "_live", "_rows", "total")
+
+class _Fenwick:
+    """Counts per index with O(log n) prefix sums."""
+
+    __slots__ = ("counts", "total", "tree")
+
+    def __init__(self, cap: int) -> None:
+        self.counts = array("q", bytes(8 * cap))
+        self.tree = array("q", bytes(8 * (cap + 1)))
+        self.total = 0
+
+    def add(self, i: int, n: int) -> None:
+        self.counts[i] += n
+        self.total += n
+        tree = self.tree
+        cap = len(tree) - 1
+        j = i + 1
+        while j <= cap:
+            tree[j] += n
+            j += j & -j
+
+    def prefix(self, i: int) -> int:
+        """Sum of counts[0:i]."""
+        tree = self.tree
+        s = 0
+        while i:
+            s += tree[i]
+            i &= i - 1
+        return s
+
+    def subtract_row(self, row: array[int]) -> None:
+        """Take a whole row out; rebuilding in O(n) beats per-entry updates for dense rows."""
+        counts = self.counts
+        changed = 0
+        for i, c in enumerate(row):
+            if c:
+                counts[i] -= c
+                self.total -= c
+                changed += 1
+        if changed:
+            self.rebuild()
+
+    def reshape(self, shift: int, cap: int) -> None:
+        """Move the data ``shift`` places up (negative: down) inside a capacity of ``cap``."""
+        if shift >= 0:
+            counts = array("q", bytes(8 * shift))
+            counts.extend(self.counts)
+        else:
+            counts = self.counts[-shift:]
+        if len(counts) < cap:
+            counts.extend(array("q", bytes(8 * (cap - len(counts)))))
+        self.counts = counts[:cap]
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        cap = len(self.counts)
+        tree = array("q", [0])
+        tree.extend(self.counts)
+        for i in range(1, cap + 1):
+            j = i + (i & -i)
+            if j <= cap:
+                tree[j] += tree[i]
+        self.tree = tree
+
+    def nbytes(self) -> int:
+        return sys.getsizeof(self.counts) + sys.getsizeof(self.tree)
+
+
+class WaitingCounters:
+    """Waiting users by place second; implements the core's ``QueueView``."""
+
+    __slots__ = ("_base", "_cap", "_due_ms", "_live", "_present", "_present_from", "_rows")
 
     def __init__(self) -> None:
         self._reset()
 
     def _reset(self) -> None:
         self._base = 0  # place second of index 0
-        self._cap = 0  # indices covered by _live and _fen
-        self._live = array("q")  # live count per index (sum over rows)
-        self._fen = array("q", [0])  # Fenwick tree over _live, 1-based
+        self._cap = 0  # indices covered by the trees
+        self._live = _Fenwick(0)  # everyone holding a place
+        self._present = _Fenwick(0)  # of whom refreshed within PRESENT_MS
+        self._present_from = 0  # rows from this bucket on are counted as present
         self._rows: dict[int, array[int]] = {}  # refresh bucket -> count per index
         self._due_ms = _NEVER  # when the oldest refresh bucket is to be dropped
-        self.total = 0
+
+    @property
+    def total(self) -> int:
+        """Everyone holding a place."""
+        return self._live.total
+
+    @property
+    def present(self) -> int:
+        """Those who refreshed within ``PRESENT_MS``."""
+        return self._present.total
 
     def ahead(self, position_s: int, /) -> int:
-        """Live waiting users whose place second is earlier than ``position_s``."""
+        """Present waiting users whose place second is earlier than ``position_s``."""
         i = position_s - self._base
-        if i <= 0 or not self.total:
+        if i <= 0:
             return 0
         if i >= self._cap:
-            return self.total
-        fen = self._fen
-        s = 0
-        while i:
-            s += fen[i]
-            i &= i - 1
-        return s
+            return self._present.total
+        return self._present.prefix(i)
+
+    def ahead_all(self, position_s: int, /) -> int:
+        """Everyone holding a place earlier than ``position_s``, present or not."""
+        i = position_s - self._base
+        if i <= 0:
+            return 0
+        if i >= self._cap:
+            return self._live.total
+        return self._live.prefix(i)
 
     def add(self, position_s: int, bucket: int, n: int) -> None:
         """Count ``n`` (±) users at ``position_s`` whose last counted refresh is in ``bucket``."""
@@ -70,40 +160,36 @@ class WaitingCounters:
         if i >= len(row):
             row.extend(array("i", bytes(4 * (i + 1 - len(row)))))
         row[i] += n
-        self._live[i] += n
-        self.total += n
-        fen, cap = self._fen, self._cap
-        j = i + 1
-        while j <= cap:
-            fen[j] += n
-            j += j & -j
+        self._live.add(i, n)
+        if bucket >= self._present_from:
+            self._present.add(i, n)
 
     def expire(self, now_ms: int) -> None:
-        """Drop refresh buckets whose newest member's 5-minute hold has run out."""
+        """Stop counting rows as present after ``PRESENT_MS``; drop them after the 5-minute hold."""
+        present_from = _present_from(now_ms)
+        if present_from > self._present_from:
+            for bucket, row in self._rows.items():
+                if self._present_from <= bucket < present_from:
+                    self._present.subtract_row(row)
+            self._present_from = present_from
         if now_ms < self._due_ms:
             return
         dead = [b for b in self._rows if _drop_time(b) <= now_ms]
         self._due_ms = min((_drop_time(b) for b in self._rows if _drop_time(b) > now_ms), default=_NEVER)
-        live = self._live
-        changed = 0
         for bucket in dead:
-            row = self._rows.pop(bucket)
-            for i, c in enumerate(row):
-                if c:
-                    live[i] -= c
-                    self.total -= c
-                    changed += 1
+            self._live.subtract_row(self._rows.pop(bucket))
         if not self._rows:
+            present_from = self._present_from
             self._reset()  # nobody left: release the arrays
-        elif changed:
+            self._present_from = present_from
+        else:
             self._compact()
-            self._rebuild()
 
     def memory_bytes(self) -> int:
         """Bytes held by the counters (arrays and the row index)."""
         return (
-            sys.getsizeof(self._live)
-            + sys.getsizeof(self._fen)
+            self._live.nbytes()
+            + self._present.nbytes()
             + sys.getsizeof(self._rows)
             + sum(sys.getsizeof(r) for r in self._rows.values())
         )
@@ -122,11 +208,9 @@ class WaitingCounters:
             pad = array("i", bytes(4 * shift))
             for bucket, row in self._rows.items():
                 self._rows[bucket] = pad + row
-        live = array("q", bytes(8 * shift))
-        live.extend(self._live)
-        live.extend(array("q", bytes(8 * (cap - len(live)))))
-        self._base, self._cap, self._live = lo, cap, live
-        self._rebuild()
+        self._live.reshape(shift, cap)
+        self._present.reshape(shift, cap)
+        self._base, self._cap = lo, cap
 
     def _compact(self) -> None:
         """Move the base past a leading run of empty seconds once it is half the capacity."""
@@ -135,21 +219,9 @@ class WaitingCounters:
             return
         for bucket, row in self._rows.items():
             self._rows[bucket] = row[first:]
-        live = self._live[first:]
-        live.extend(array("q", bytes(8 * first)))
+        self._live.reshape(-first, self._cap)
+        self._present.reshape(-first, self._cap)
         self._base += first
-        self._live = live
-
-    def _rebuild(self) -> None:
-        """Rebuild the Fenwick tree from the live counts in O(n)."""
-        cap = self._cap
-        fen = array("q", [0])
-        fen.extend(self._live)
-        for i in range(1, cap + 1):
-            j = i + (i & -i)
-            if j <= cap:
-                fen[j] += fen[i]
-        self._fen = fen
 
 
 def _first_nonzero(row: array[int], default: int) -> int:
