@@ -846,6 +846,25 @@ class TestTLS:
                 await pool.request("GET", "/", [], None, origin=origin)
         await pool.aclose()
 
+    async def test_upgrade_over_tls(self, tmp_path: Path) -> None:
+        """An upgraded HTTPS connection is handed over with its TLS layer intact."""
+        server_ctx, client_ctx = _self_signed(tmp_path)
+
+        async def handler(conn: ServerConn) -> None:
+            await conn.read_request()
+            await conn.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+            while data := await conn.reader.read(1024):
+                await conn.send(data[::-1])
+
+        pool = UpstreamPool(ssl_context=client_ctx)
+        async with OriginServer(handler, ssl_context=server_ctx) as srv:
+            up = await pool.upgrade("GET", "/", [(b"Upgrade", b"echo")], origin=srv.origin)
+            assert up.reader is not None and up.writer is not None
+            up.writer.write(b"stressed")
+            assert b"desserts" == await up.reader.readexactly(8)
+            up.writer.close()
+        await pool.aclose()
+
 
 def test_pool_built_outside_a_loop_binds_at_first_request() -> None:
     """A pool created before any event loop runs (e.g. by a CLI) binds to the loop of its first request."""
