@@ -43,6 +43,16 @@ class TestWebSocket:
             assert b"echo:\x00\x01" == await ws.recv()
         assert any(entry.get("websocket") for entry in site.origin_log)
 
+    async def test_renewed_session_cookie_rides_on_the_handshake(self, site: Site) -> None:
+        """When the upgrade renews the session, the new cookie comes with the 101 response."""
+        await site.add_room(total_active_users=5, new_users_per_minute=60)
+        cookie = await admitted_cookie(site)
+        site.clock.advance(30)
+        async with open_ws(site, "/ws", cookie) as ws:
+            assert ws.response is not None
+            renewed = ws.response.headers.get("set-cookie", "")
+        assert renewed.startswith("__cfwaitingroom=") and "Max-Age=300" in renewed
+
     async def test_large_message_crosses_intact(self, site: Site) -> None:
         """A message bigger than one read buffer arrives whole in both directions."""
         await site.add_room(total_active_users=5, new_users_per_minute=60)

@@ -30,7 +30,10 @@ class TrustedProxies:
     (only for a gateway that no visitor can reach directly).
     """
 
-    __slots__ = ("_all", "_networks")
+    __slots__ = ("_all", "_known", "_networks")
+
+    #: Peers remembered per answer; parsing an address costs more than the rest of routing.
+    _KNOWN_MAX = 4096
 
     def __init__(self, entries: Iterable[str] = DEFAULT_TRUSTED) -> None:
         entries = [e.strip() for e in entries if e.strip()]
@@ -38,12 +41,22 @@ class TrustedProxies:
         self._networks: tuple[IPNetwork, ...] = tuple(
             ipaddress.ip_network(e, strict=False) for e in entries if e != "*"
         )
+        self._known: dict[str, bool] = {}
 
     def __contains__(self, address: object) -> bool:
         if self._all:
             return True
         if not isinstance(address, str):
             return False
+        known = self._known.get(address)
+        if known is None:
+            known = self._check(address)
+            if len(self._known) >= self._KNOWN_MAX:
+                self._known.clear()  # many distinct direct visitors: start over rather than grow
+            self._known[address] = known
+        return known
+
+    def _check(self, address: str) -> bool:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -63,16 +76,18 @@ def header(headers: Headers, name: bytes) -> str | None:
 
 def cookie_values(headers: Headers, names: Iterable[str]) -> dict[str, str]:
     """The values of the wanted cookies (first occurrence wins) from every ``Cookie`` header."""
-    wanted = set(names)
+    wanted = {name.encode("latin-1") for name in names}
     found: dict[str, str] = {}
     for key, value in headers:
         if key != b"cookie":
             continue
-        for pair in value.decode("latin-1").split(";"):
-            name, sep, val = pair.partition("=")
+        for pair in value.split(b";"):
+            name, sep, val = pair.partition(b"=")
             name = name.strip()
-            if sep and name in wanted and name not in found:
-                found[name] = val.strip().strip('"')
+            if sep and name in wanted:
+                text = name.decode("latin-1")
+                if text not in found:
+                    found[text] = val.strip().strip(b'"').decode("latin-1")
     return found
 
 
