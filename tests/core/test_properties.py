@@ -154,3 +154,26 @@ def test_active_never_exceeds_the_limit_in_a_surge(tau: int, surge: int, seed: i
         for v in visitors:
             room.visit(v)  # queued users refresh, admitted ones renew
         assert room.snapshot().active <= tau
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tau=st.integers(min_value=0, max_value=3),
+    nupm=st.integers(min_value=0, max_value=3),
+    session=st.integers(min_value=0, max_value=2),
+    mode=st.sampled_from(MODES),
+    gaps=st.lists(st.integers(min_value=0, max_value=400_000), max_size=8),
+)
+def test_degenerate_limits_never_raise(tau: int, nupm: int, session: int, mode: str, gaps: list[int]) -> None:
+    """Zero or tiny limits (an operator may lower the minimums) give decisions, never exceptions."""
+    base = room_config(total_active_users=tau, new_users_per_minute=nupm, session_duration=session)
+    room = Room(_config(base, mode, 0))
+    room.config = _config(base, mode, room.now)
+    visitors = room.arrive(3)
+    for gap in gaps:
+        room.advance(gap)
+        for v in visitors:
+            d = room.visit(v)
+            assert d.outcome in Outcome
+            if d.info is not None:
+                d.info.to_json_dict()

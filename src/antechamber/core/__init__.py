@@ -1,1 +1,11 @@
-"""The pure decision core: no I/O, no event loop, injected clock and randomness."""
+"""The pure decision core: no I/O, no event loop, injected clock and randomness.
+
+- :mod:`.types`: ``RoomConfig``, ``EventWindow``, ``Outcome``, ``RequestFacts``, ``Random``, constants.
+- :mod:`.config`: ``RoomSettings``, ``EventSettings``, ``effective_config``, ``next_change_ms``.
+- :mod:`.ticket`: ``Ticket``, the cookie's plaintext.
+- :mod:`.counters`: ``RoomSnapshot``, ``Deltas``, ``merge_deltas``, ``QueueView``.
+- :mod:`.decide`: ``decide``, ``Decision``, ``free_slots``.
+- :mod:`.info`: ``QueueInfo`` (the ``cfWaitingRoom`` fields) and ``build_info``.
+- :mod:`.estimate`: outflow, FIFO and random wait estimates, English wording.
+- :mod:`.cookie`: ``CookieCodec``, ``KeyRing``, ``cookie_name``.
+"""

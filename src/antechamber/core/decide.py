@@ -243,7 +243,7 @@ def _admit(config: RoomConfig, ticket: Ticket, now_ms: int, reason: Reason, *, q
         active=((expires // BUCKET_MS, 1),),
         waiting=_release(ticket),
         admitted=1,
-        pace_us=(MINUTE_MS * 1000) // config.new_users_per_minute,
+        pace_us=(MINUTE_MS * 1000) // max(1, config.new_users_per_minute),
         queue_open=queue_open,
         admitted_open=1 if queue_open else 0,
     )
