@@ -20,7 +20,14 @@ from antechamber.gateway.forward_auth import _cookie_from_header
 from antechamber.gateway.live_status import StateStatusSource
 from antechamber.gateway.pages import supported_language
 from antechamber.gateway.proxy import response_headers
-from antechamber.gateway.request import TrustedProxies, cookie_values, query_param, split_uri, visitor_scheme
+from antechamber.gateway.request import (
+    TrustedProxies,
+    client_address,
+    cookie_values,
+    query_param,
+    split_uri,
+    visitor_scheme,
+)
 from antechamber.gateway.upstream import MockRequest, MockResponse, MockUpstream, UpstreamProtocolError
 from antechamber.state.memory import MemoryState
 from tests.gateway.harness import KEYRING, T0_MS, Clock, room_body
@@ -50,6 +57,14 @@ class TestRequestParsing:
         assert "10.2.3.4" in trusted and "::ffff:127.0.0.1" in trusted and "::1" in trusted
         assert "11.0.0.1" not in trusted and "garbage" not in trusted and None not in trusted
         assert "8.8.8.8" in TrustedProxies(["*"])
+
+    def test_client_address(self) -> None:
+        """Behind trusted proxies the visitor is the nearest untrusted X-Forwarded-For entry; else the peer."""
+        trusted = TrustedProxies(["127.0.0.1", "10.0.0.0/8"])
+        chain = [(b"x-forwarded-for", b"6.6.6.6, 203.0.113.5, 10.1.1.1")]
+        assert "203.0.113.5" == client_address("127.0.0.1", chain, trusted)
+        assert "198.51.100.1" == client_address("198.51.100.1", chain, trusted)
+        assert "127.0.0.1" == client_address("127.0.0.1", [(b"x-forwarded-for", b"10.0.0.2")], trusted)
 
     def test_cookie_values(self) -> None:
         """The first occurrence of each wanted cookie wins across Cookie headers; others are ignored."""

@@ -23,7 +23,14 @@ from antechamber.gateway.config import ConfigSource
 from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
 from antechamber.gateway.pages import Reply, Send, queue_reply, send_reply, text_reply
 from antechamber.gateway.proxy import Hop, Receive, forward
-from antechamber.gateway.request import DEFAULT_TRUSTED, TrustedProxies, Visitor, header, visitor_scheme
+from antechamber.gateway.request import (
+    DEFAULT_TRUSTED,
+    TrustedProxies,
+    Visitor,
+    client_address,
+    header,
+    visitor_scheme,
+)
 from antechamber.gateway.routing import normalize_host
 from antechamber.gateway.upstream import Origin, Upstream
 from antechamber.gateway.websocket import bridge, refuse
@@ -81,13 +88,15 @@ class Gateway:
             server = scope.get("server")
             host = str(server[0]) if server else ""
         scheme = visitor_scheme(str(scope.get("scheme", "http")), headers, trusted)
-        return Visitor(host, scope["path"], scope.get("query_string", b""), headers, scheme, peer), trusted
+        client_ip = client_address(peer, headers, self.trusted)
+        path = scope["path"]
+        return Visitor(host, path, scope.get("query_string", b""), headers, scheme, client_ip, peer), trusted
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         visitor, trusted = self._visitor(scope)
         origin = self.origin_for(visitor.host)
         entry = self.admission.route(visitor.host, visitor.path)
-        hop = Hop(self.upstream, origin, visitor.scheme, visitor.client_ip, trusted)
+        hop = Hop(self.upstream, origin, visitor.scheme, visitor.peer, trusted)
         if entry is None:
             await forward(scope, receive, send, hop)
             return
@@ -140,7 +149,7 @@ class Gateway:
         if visitor.path.startswith(PREFIX):
             await refuse(scope, send, text_reply(404, "Not found"))
             return
-        hop = Hop(self.upstream, self.origin_for(visitor.host), visitor.scheme, visitor.client_ip, trusted)
+        hop = Hop(self.upstream, self.origin_for(visitor.host), visitor.scheme, visitor.peer, trusted)
         entry = self.admission.route(visitor.host, visitor.path)
         if entry is None:
             await bridge(scope, receive, send, hop)

@@ -35,7 +35,7 @@ from typing import Any
 from antechamber.core.types import Outcome
 from antechamber.gateway.admission import Admission, Verdict, page_language
 from antechamber.gateway.pages import Reply, Send, queue_reply, send_reply, text_reply
-from antechamber.gateway.request import TrustedProxies, Visitor, header, split_uri, visitor_scheme
+from antechamber.gateway.request import TrustedProxies, Visitor, client_address, header, split_uri, visitor_scheme
 
 PREFIX = "/.antechamber/"
 AUTH = "/.antechamber/auth"
@@ -59,7 +59,8 @@ def original_request(scope: MutableMapping[str, Any], trusted: TrustedProxies) -
     path, query = split_uri(uri)
     is_trusted = peer in trusted
     scheme = visitor_scheme(str(scope.get("scheme", "http")), headers, is_trusted)
-    return Visitor(host.split(",")[0].strip(), path, query, headers, scheme, peer)
+    client_ip = client_address(peer, headers, trusted)
+    return Visitor(host.split(",")[0].strip(), path, query, headers, scheme, client_ip, peer)
 
 
 def _cookie_from_header(value: str | None, name: str) -> str | None:

@@ -129,7 +129,11 @@ class Visitor:
     headers: Headers
     #: ``"https"`` when the visitor's connection is TLS (directly, or per a trusted proxy).
     scheme: str
+    #: The visitor's address (for rules): the TCP peer, or behind trusted proxies the
+    #: nearest address in ``X-Forwarded-For`` that is not one of them.
     client_ip: str | None
+    #: The TCP peer itself (what this hop appends to ``X-Forwarded-For``).
+    peer: str | None = None
 
     @property
     def secure(self) -> bool:
@@ -149,3 +153,17 @@ def visitor_scheme(scope_scheme: str, headers: Headers, trusted: bool) -> str:
             if first in ("http", "https"):
                 return first
     return "https" if scope_scheme in ("https", "wss") else "http"
+
+
+def client_address(peer: str | None, headers: Headers, trusted: TrustedProxies) -> str | None:
+    """The visitor's address: walk ``X-Forwarded-For`` from the right past trusted proxies."""
+    if peer is None or peer not in trusted:
+        return peer
+    chain: list[str] = []
+    for key, value in headers:
+        if key == b"x-forwarded-for" and len(value) <= 4096:
+            chain.extend(part.strip() for part in value.decode("latin-1").split(","))
+    for address in reversed(chain):
+        if address and address not in trusted:
+            return address
+    return peer
