@@ -72,6 +72,8 @@ COUNTED_AFTER_S = 21.0
 async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """The bare ASGI baseline: fixed 13 bytes, no work."""
     if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
         return
     await send(
         {
@@ -98,6 +100,73 @@ def uvicorn_config(app: Any, port: int) -> Any:
         log_level="warning",
         proxy_headers=False,
     )
+
+
+async def _lifespan(receive: Any, send: Any, on_startup: Any = None, on_shutdown: Any = None) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if on_startup is not None:
+                await on_startup()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                await on_shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+class GatewayApp:
+    """The gateway, built at ASGI lifespan start-up inside the server's own event loop.
+
+    For granian, which imports the app by name: the store and origin come from the
+    environment (``BENCH_DATA_DIR``, ``BENCH_ORIGIN``).
+    """
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.closers: list[Any] = []
+
+    async def start(self) -> None:
+        from antechamber.core.cookie import CookieCodec
+        from antechamber.db.engine import Database, sqlite_url
+        from antechamber.gateway.app import create_gateway
+        from antechamber.gateway.follower import ConfigFollower
+        from antechamber.gateway.upstream import UpstreamPool
+        from antechamber.keystore import load_or_create_keys
+        from antechamber.state.memory import MemoryState
+
+        data_dir = Path(os.environ["BENCH_DATA_DIR"])
+        database = Database(sqlite_url(data_dir))
+        follower = ConfigFollower(database)
+        await follower.start()
+        codec = CookieCodec(load_or_create_keys(data_dir))
+        self.app = create_gateway(
+            follower, MemoryState(), codec, UpstreamPool(), default_origin=os.environ["BENCH_ORIGIN"]
+        )
+        self.closers = [follower.aclose, self.app.aclose, database.dispose]
+
+    async def stop(self) -> None:
+        for close in self.closers:
+            await close()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send, self.start, self.stop)
+        else:
+            await self.app(scope, receive, send)
+
+
+gateway_app = GatewayApp()
+
+
+def granian_command(target: str, port: int) -> list[str]:
+    """granian with the settings stack.md measured: one worker, single-threaded runtime, uvloop."""
+    return [
+        *(sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
+        *("--workers", "1", "--runtime-mode", "st", "--loop", "uvloop", "--http", "1", "--no-ws"),
+        *("--log-level", "warning", "--no-access-log", "--working-dir", str(Path(__file__).parent), target),
+    ]
 
 
 def serve_hello(port: int) -> None:
@@ -402,12 +471,26 @@ class Bench:
         return [per_cpu_second(c) / per_cpu_second(b) for c, b in pairs]
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time used so far by every thread of ``pid`` (nanosecond scheduler accounting)."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (granian serves from a worker process under its supervisor)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
         with contextlib.suppress(OSError):
-            total += int((task / "schedstat").read_text().split()[0])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by every thread of ``pid`` and its children (scheduler accounting, ns)."""
+    total = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{member}/task").iterdir():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    total += int((task / "schedstat").read_text().split()[0])
     return total / 1e9
 
 
@@ -483,10 +566,11 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} vCPU, Linux {platform.release()}, Python {platform.python_version()}"
 
 
-def versions() -> dict[str, str]:
+def versions(server: str) -> dict[str, str]:
     from importlib.metadata import version
 
-    found = {name: version(name) for name in ("uvicorn", "uvloop", "httptools")}
+    names = ("granian", "uvloop") if server == "granian" else ("uvicorn", "uvloop", "httptools")
+    found = {name: version(name) for name in names}
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True)
     found["nginx"] = nginx.stderr.strip().split("/")[-1]
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
@@ -500,7 +584,7 @@ def load_average() -> str:
     return "?"
 
 
-def run_all(seconds: int, rounds: int) -> dict[str, Any]:
+def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
     for binary in ("nginx", "wrk", "taskset"):
         if shutil.which(binary) is None and not Path("/usr/sbin", binary).exists():
             raise SystemExit(f"{binary} is required (Debian: nginx, wrk, util-linux)")
@@ -510,6 +594,11 @@ def run_all(seconds: int, rounds: int) -> dict[str, Any]:
     python = sys.executable
     me = str(Path(__file__).resolve())
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if server == "granian":
+        try:
+            import granian  # noqa: F401
+        except ImportError:
+            raise SystemExit("granian is not installed (pip install granian)") from None
     load_before = load_average()
     started_at = time.monotonic()
 
@@ -520,6 +609,15 @@ def run_all(seconds: int, rounds: int) -> dict[str, Any]:
         asyncio.run(seed_store(data_dir))
         ports = {name: free_port() for name in ("origin", "proxy", "hello", "gateway")}
         origin_url = f"http://127.0.0.1:{ports['origin']}"
+        env.update(BENCH_DATA_DIR=str(data_dir), BENCH_ORIGIN=origin_url)
+        server_label = "granian, uvloop" if server == "granian" else "uvicorn, uvloop, httptools"
+        if server == "granian":
+            hello_command = granian_command("gateway:hello_app", ports["hello"])
+            gateway_command = granian_command("gateway:gateway_app", ports["gateway"])
+        else:
+            hello_command = [python, me, "serve-hello", "--port", str(ports["hello"])]
+            gateway_command = [python, me, "serve-gateway", "--data-dir", str(data_dir),
+                               "--port", str(ports["gateway"]), "--origin", origin_url]  # fmt: skip
         origin_conf = nginx_conf(workdir, "origin", origin_block(ports["origin"]))
         proxy_conf = nginx_conf(workdir, "proxy", proxy_block(ports["proxy"], ports["origin"]))
         on_server = ["taskset", "-c", SERVER_CORE]
@@ -529,13 +627,8 @@ def run_all(seconds: int, rounds: int) -> dict[str, Any]:
                     ports["origin"], workdir / "origin.log"),
             started([*on_server, nginx, "-p", tmp, "-c", str(proxy_conf), "-e", f"{tmp}/proxy.stderr"],
                     ports["proxy"], workdir / "proxy.log") as proxy_pid,
-            started([*on_server, python, me, "serve-hello", "--port", str(ports["hello"])],
-                    ports["hello"], workdir / "hello.log", env) as hello_pid,
-            started(
-                [*on_server, python, me, "serve-gateway", "--data-dir", str(data_dir),
-                 "--port", str(ports["gateway"]), "--origin", origin_url],
-                ports["gateway"], workdir / "gateway.log", env,
-            ) as gateway_pid,
+            started([*on_server, *hello_command], ports["hello"], workdir / "hello.log", env) as hello_pid,
+            started([*on_server, *gateway_command], ports["gateway"], workdir / "gateway.log", env) as gateway_pid,
         ):  # fmt: skip
             bench = Bench(workdir, seconds)
             gw = f"http://127.0.0.1:{ports['gateway']}"
@@ -588,7 +681,7 @@ def run_all(seconds: int, rounds: int) -> dict[str, Any]:
                               queue_auth_nginx, ["401", cookies[-1]])  # fmt: skip
                 bench.measure("a_auth_q", "admitted, auth (paired with new visitors)", auth, ["200", cookie])
             for _ in range(rounds):
-                bench.measure("a_hello", 'bare ASGI "hello" (uvicorn, uvloop, httptools)', hello, ["200", "-"])
+                bench.measure("a_hello", f'bare ASGI "hello" ({server_label})', hello, ["200", "-"])
                 bench.measure("a_auth", "admitted, GET /.antechamber/auth (Caddy, Traefik)", auth, ["200", cookie])
                 bench.measure("a_auth_nginx", "admitted, GET /.antechamber/auth/nginx", auth_nginx, ["200", cookie])
             for _ in range(rounds):
@@ -632,7 +725,8 @@ def run_all(seconds: int, rounds: int) -> dict[str, Any]:
         }
     return {
         "machine": machine(),
-        "versions": versions(),
+        "server": server,
+        "versions": versions(server),
         "seconds": seconds,
         "rounds": rounds,
         "connections": CONNECTIONS,
@@ -646,7 +740,7 @@ def run_all(seconds: int, rounds: int) -> dict[str, Any]:
 
 def print_table(report: dict[str, Any]) -> None:
     print()
-    print(f"machine: {report['machine']}")
+    print(f"machine: {report['machine']}; server under test: {report['server']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
     print(
         f"wrk -t1 -c{report['connections']}; {report['rounds']} rounds of {report['seconds']} s per run; "
@@ -682,6 +776,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=2, help="seconds per run (default 2)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per comparison (default 4)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
+    parser.add_argument(
+        "--server",
+        choices=("uvicorn", "granian"),
+        default="uvicorn",
+        help="the ASGI server for both the hello baseline and the gateway (default uvicorn)",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve-hello":
         serve_hello(args.port)
@@ -689,7 +789,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve-gateway":
         serve_gateway(args.data_dir, args.port, args.origin)
         return 0
-    report = run_all(args.seconds, args.rounds)
+    report = run_all(args.seconds, args.rounds, args.server)
     print_table(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
