@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -594,11 +595,8 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
     python = sys.executable
     me = str(Path(__file__).resolve())
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    if server == "granian":
-        try:
-            import granian  # noqa: F401
-        except ImportError:
-            raise SystemExit("granian is not installed (pip install granian)") from None
+    if server == "granian" and importlib.util.find_spec("granian") is None:
+        raise SystemExit("granian is not installed (pip install granian)")
     load_before = load_average()
     started_at = time.monotonic()
 
