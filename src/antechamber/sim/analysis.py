@@ -60,6 +60,7 @@ def analyse(scenario: Scenario, record: RunRecord) -> Analysis:
         "visitors": int(arrival.size),
         "requests": record.requests,
         "wall_seconds": round(record.wall_seconds, 2),
+        "cpu_seconds": round(record.cpu_seconds, 2),
         "requests_per_second": round(record.requests / max(record.wall_seconds, 1e-9)),
         "virtual_minutes": round(end_ms / _MINUTE_MS, 2),
         "admitted": int(np.count_nonzero(admitted >= 0)),
