@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -15,9 +16,10 @@ RACERS = 8
 
 def race(calls: list[Callable[[], object]]) -> tuple[int, list[int]]:
     """Run the calls at once; return how many succeeded and the HTTP statuses of the failures."""
-    outcomes: list[int] = []
+    start = threading.Barrier(len(calls))
 
     def attempt(call: Callable[[], object]) -> int:
+        start.wait(timeout=30)  # every thread is ready: release them together
         try:
             call()
         except cloudflare.APIStatusError as exc:
@@ -30,11 +32,19 @@ def race(calls: list[Callable[[], object]]) -> tuple[int, list[int]]:
     return len(outcomes) - len(failures), failures
 
 
+def warm_clients(api_server: ApiServer) -> list[cloudflare.Cloudflare]:
+    """One client per racer, each with its connection already open so the race starts at once."""
+    clients = [api_server.client() for _ in range(RACERS)]
+    for client in clients:
+        client.waiting_rooms.settings.get(zone_id=api_server.zone_id)
+    return clients
+
+
 class TestRaces:
     def test_same_route(self, api_server: ApiServer) -> None:
         """Of several rooms created at once on one host+path exactly one wins; the others get 400."""
         host = unique_host(api_server.zone_name)
-        clients = [api_server.client() for _ in range(RACERS)]
+        clients = warm_clients(api_server)
         try:
             calls: list[Callable[[], object]] = [
                 lambda client=client: new_room(client, api_server.zone_id, host=host, path="/race")  # type: ignore[misc]
@@ -54,7 +64,7 @@ class TestRaces:
         room = new_room(cf, api_server.zone_id)
         rid = str(room.id)
         start = now() + timedelta(hours=3)
-        clients = [api_server.client() for _ in range(RACERS)]
+        clients = warm_clients(api_server)
         try:
             calls: list[Callable[[], object]] = [
                 lambda client=client: client.waiting_rooms.events.create(  # type: ignore[misc]
@@ -79,7 +89,7 @@ class TestRaces:
         room = new_room(cf, api_server.zone_id)
         rid = str(room.id)
         base = now() + timedelta(hours=3)
-        clients = [api_server.client() for _ in range(RACERS)]
+        clients = warm_clients(api_server)
         try:
             calls: list[Callable[[], object]] = [
                 lambda client=client, i=i: client.waiting_rooms.events.create(  # type: ignore[misc]
@@ -103,7 +113,7 @@ class TestRaces:
         """Rules appended at once all land, each exactly once."""
         room = new_room(cf, api_server.zone_id)
         rid = str(room.id)
-        clients = [api_server.client() for _ in range(RACERS)]
+        clients = warm_clients(api_server)
         try:
             calls: list[Callable[[], object]] = [
                 lambda client=client, i=i: client.waiting_rooms.rules.create(  # type: ignore[misc]
@@ -124,7 +134,7 @@ class TestRaces:
     def test_same_name(self, api_server: ApiServer) -> None:
         """Of several rooms created at once with one name exactly one wins."""
         name = unique()
-        clients = [api_server.client() for _ in range(RACERS)]
+        clients = warm_clients(api_server)
         try:
             calls: list[Callable[[], object]] = [
                 lambda client=client: new_room(client, api_server.zone_id, name=name)  # type: ignore[misc]
