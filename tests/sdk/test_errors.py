@@ -409,6 +409,36 @@ class TestInvalidEvent:
             ),
         )
 
+    def test_edit_dropping_prequeue_of_shuffled_event(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
+        """A PATCH that clears the prequeue of an event that shuffles at start is a 400."""
+        room = new_room(cf, api_server.zone_id)
+        rid = str(room.id)
+        start = now() + timedelta(hours=6)
+        event = cf.waiting_rooms.events.create(
+            rid,
+            zone_id=api_server.zone_id,
+            name=unique("event"),
+            prequeue_start_time=iso(start - timedelta(minutes=30)),
+            event_start_time=iso(start),
+            event_end_time=iso(start + timedelta(hours=1)),
+            shuffle_at_event_start=True,
+        )
+        assert event is not None
+        rejects_event(
+            cf,
+            api_server.zone_id,
+            rid,
+            lambda: cf.waiting_rooms.events.edit(
+                str(event.id),
+                zone_id=api_server.zone_id,
+                waiting_room_id=rid,
+                name=str(event.name),
+                event_start_time=str(event.event_start_time),
+                event_end_time=str(event.event_end_time),
+                prequeue_start_time=None,
+            ),
+        )
+
     def test_edit_breaking_times(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
         """A PATCH that puts the end before the start is a 400 and the event is unchanged."""
         room = new_room(cf, api_server.zone_id)
