@@ -242,6 +242,8 @@ def surge(
         return
     try:
         asyncio.run(run_surge(plan, typer.echo))
+    except SurgeError as exc:
+        fail(str(exc))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
 

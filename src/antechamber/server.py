@@ -175,15 +175,19 @@ async def serve_listeners(
 
     def stop() -> None:
         for server in servers:
-            if server.should_exit:
-                server.force_exit = True  # a second signal: stop waiting for open connections
             server.should_exit = True
+
+    def on_signal() -> None:
+        if all(server.should_exit for server in servers):
+            for server in servers:
+                server.force_exit = True  # a second signal: stop waiting for open connections
+        stop()
 
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals here (Windows, thread)
-            loop.add_signal_handler(signum, stop)
+            loop.add_signal_handler(signum, on_signal)
             handled.append(signum)
     tasks = [
         asyncio.create_task(server.serve(sockets=[sock]), name=f"antechamber-{listener.name}")
