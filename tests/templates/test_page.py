@@ -19,7 +19,11 @@ OTHER_LANGUAGES = [lang for lang in SUPPORTED_LANGUAGES if lang != "en-US"]
 EN_PHRASES = [
     value
     for key, value in EN.items()
-    if isinstance(value, str) and key not in ("footer", "duration_join") and len(value) > 8 and "{" not in value
+    if isinstance(value, str)
+    # language_name appears on every page on purpose: the picker names each language in itself.
+    and key not in ("footer", "duration_join", "language_name")
+    and len(value) > 8
+    and "{" not in value
 ]
 
 
@@ -271,3 +275,19 @@ def test_documented_example_renders() -> None:
     assert "Your wait: about 1 h 15 min" in html
     assert "Example Shop: Sala de espera" in html
     assert "{{" not in html
+
+
+class TestLanguagePicker:
+    def test_lists_every_language_by_its_own_name(self) -> None:
+        """The default page links to all 39 languages with ?lang=, each named in itself."""
+        html = render_queue_page(QUEUE, language="de-DE")
+        for code in SUPPORTED_LANGUAGES:
+            assert f'href="?lang={code}"' in html
+        assert ">日本語" in html
+        assert "<summary>Sprache</summary>" in html
+
+    def test_marks_the_current_language(self) -> None:
+        """Only the page's own language carries aria-current in the picker."""
+        html = render_queue_page(QUEUE, language="ja-JP")
+        assert 1 == html.count('aria-current="true"')
+        assert 'href="?lang=ja-JP" hreflang="ja-JP" lang="ja-JP" aria-current="true"' in html

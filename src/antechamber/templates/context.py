@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from antechamber.templates.catalog import Catalog, get_catalog
+from antechamber.templates.catalog import SUPPORTED_LANGUAGES, Catalog, get_catalog
 
 # Cloudflare's cfWaitingRoom fields, in its order, with the value a missing one takes.
 FIELD_DEFAULTS: dict[str, Any] = {
@@ -104,6 +104,17 @@ def _wait_display(catalog: Catalog, fields: Mapping[str, Any]) -> str:
     return catalog.duration(fields["waitTime"])
 
 
+def language_choices(current: str) -> list[dict[str, Any]]:
+    """Every page language by its own name, for the picker; ``current`` is marked.
+
+    The links are ``?lang=xx-YY``: the gateway remembers the choice in a cookie.
+    """
+    return [
+        {"code": code, "name": get_catalog(code).strings["language_name"], "current": code == current}
+        for code in SUPPORTED_LANGUAGES
+    ]
+
+
 def page_view(catalog: Catalog, fields: Mapping[str, Any]) -> dict[str, Any]:
     """The default page's sentences for the visitor's state, under ``page``.
 
@@ -124,6 +135,7 @@ def page_view(catalog: Catalog, fields: Mapping[str, Any]) -> dict[str, Any]:
         "message": "",
         "shuffleNote": "",
         "lastUpdatedHtml": _last_updated_html(catalog, str(fields["lastUpdated"] or "")),
+        "languages": language_choices(catalog.language),
     }
     if fields["queueAll"]:
         view.update(state="queueAll", message=t["queue_all"])
