@@ -291,6 +291,7 @@ class _Connection(asyncio.Protocol):
 
     # --- httptools callbacks ----------------------------------------------------------
     def on_message_begin(self) -> None:
+        # Also runs between an interim 1xx and the final response, so it cannot move to start().
         self._headers = []
         self._hop = []
         self._reason = b""
@@ -390,9 +391,15 @@ class _Connection(asyncio.Protocol):
         else:  # closing also stops a request body the origin no longer reads
             self.abort(None)
 
-    async def exchange(
+    def start(
         self, head: bytes, body: RequestBody, length: int | None, method: str, upgrade: bool = False
-    ) -> _Response:
+    ) -> asyncio.Future[_Response]:
+        """Send the request; the future resolves to the response head.
+
+        Raises ``_Dead(sent=False)`` when the connection is already gone. A plain method returning
+        the future, not a coroutine, saves a coroutine layer per request; the caller awaits it and
+        must :meth:`abort` the connection if that await fails or is cancelled.
+        """
         if self.closed or self.transport.is_closing():
             raise _Dead(sent=False)
         if self._renew_parser:
@@ -417,11 +424,7 @@ class _Connection(asyncio.Protocol):
             self.transport.write(head)
             self._body_done = False
             self._body_task = self.loop.create_task(self._send_body(body, length))
-        try:
-            return await waiter
-        except BaseException:
-            self.abort(None)
-            raise
+        return waiter
 
     def _arm_read_timer(self) -> None:
         seconds = self.pool.timeouts.read
