@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 from antechamber.core.counters import RoomSnapshot
-from antechamber.core.decide import decide, free_slots
+from antechamber.core.decide import decide, fifo_window, free_slots
 from antechamber.core.types import MINUTE_CAP_SLACK_MS, PACE_BURST_MS, Outcome
-from tests.core.harness import MINUTE, NO_FACTS, SECOND, T0, Room, room_config
+from tests.core.harness import MINUTE, NO_FACTS, SECOND, T0, Room, Visitor, room_config
 
 
 def test_total_active_users_caps_admissions() -> None:
@@ -70,3 +70,32 @@ def test_a_reused_snapshot_with_folded_deltas_never_over_admits() -> None:
         snap = snap.with_deltas(d.deltas)
         admitted += d.outcome is Outcome.ORIGIN
     assert admitted == 50 and snap.active == 50 and snap.waiting == 450
+
+
+def test_fifo_counts_sessions_about_to_end_as_free() -> None:
+    """A slot that frees while its owner has not refreshed yet goes to the next in line if another frees soon."""
+    room = Room(room_config(total_active_users=2, session_duration=1))
+    room.arrive()
+    room.advance(5 * SECOND)
+    room.arrive()  # the two sessions end at 60 s and 65 s
+    timeline = {6: "first arrives", 7: "second arrives", 26: "first", 42: "second", 46: "first", 62: "second"}
+    first, second = Visitor(), Visitor()
+    for t in range(6, 63):
+        room.now = T0 + t * SECOND
+        who = timeline.get(t, "")
+        if who.startswith("first"):
+            room.visit(first)
+        elif who.startswith("second"):
+            room.visit(second)
+    assert room.snapshot().expiring == 1 and not first.admitted
+    assert second.admitted  # `first` is ahead and present, but has not come back since the slot freed
+    room.now = T0 + 66 * SECOND
+    assert room.visit(first).outcome is Outcome.ORIGIN  # and gets the slot freed at 65 s
+
+
+def test_fifo_lookahead_never_reaches_past_the_ending_sessions() -> None:
+    """Without sessions about to end the FIFO window is the free slots exactly."""
+    cfg = room_config(total_active_users=10, new_users_per_minute=1000)
+    snap = RoomSnapshot(now_ms=T0, active=9)
+    assert fifo_window(cfg, snap, T0) == free_slots(cfg, snap, T0) == 1
+    assert fifo_window(cfg, RoomSnapshot(now_ms=T0, active=9, expiring=3), T0) == 4

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from antechamber.core.counters import NO_DELTAS, Deltas, RoomSnapshot, merge_deltas
@@ -24,6 +24,7 @@ deltas = st.builds(
 )
 
 
+@settings(deadline=None)  # a loaded CI box must not turn slowness into failures
 @given(st.lists(deltas, max_size=20))
 def test_merged_deltas_apply_like_the_sequence(batch: list[Deltas]) -> None:
     """Applying the merge of a batch gives the same counters as applying each delta at the same instant."""

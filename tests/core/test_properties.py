@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from antechamber.core.decide import free_slots
+from antechamber.core.decide import fifo_window, free_slots
 from antechamber.core.ticket import Ticket
 from antechamber.core.types import (
     BUCKET_MS,
@@ -84,7 +84,7 @@ def test_invariants_hold_under_any_traffic(
     seed: int,
 ) -> None:
     """Counters match the cookies; nobody enters under queue_all, prequeue or reject; passthrough admits all;
-    admissions respect both limits; an admitted FIFO user leaves no earlier present user outside the free slots."""
+    admissions respect both limits; an admitted FIFO user leaves no earlier present user outside the FIFO window."""
     base = room_config(
         total_active_users=tau, new_users_per_minute=nupm, session_duration=session, disable_session_renewal=renewal_off
     )
@@ -127,18 +127,18 @@ def test_invariants_hold_under_any_traffic(
 
 
 def _assert_earlier_users_fit(visitors: list[Visitor], admitted: Visitor, room: Room, post: object) -> None:
-    """Every present queued user placed in an earlier second than the admitted one is still within the free slots.
+    """Every present queued user placed in an earlier second than the admitted one is still within the FIFO window.
 
     Users who stopped refreshing keep their place but reserve nothing while away.
     """
     assert admitted.ticket is not None
     snap = room.snapshot()
-    free = free_slots(room.config, snap, room.now)
+    window = fifo_window(room.config, snap, room.now)
     for other in visitors:
         t = other.ticket
         present = t is not None and (t.refresh_bucket + 1) * REFRESH_BUCKET_MS + PRESENT_MS > room.now
         if t is not None and t.placed and present and t.position_s < admitted.ticket.position_s:
-            assert snap.queue.ahead(t.position_s) < free
+            assert snap.queue.ahead(t.position_s) < window
 
 
 @settings(max_examples=60, deadline=None)

@@ -108,6 +108,7 @@ class RoomSnapshot:
     ``open_seconds`` / ``admitted_open``: of the last ``OUTFLOW_WINDOW_S``, the
     seconds in which queued users were trying to get in, and the users let in
     while others were waiting; together they measure the outflow.
+    ``expiring``: sessions counted in ``active`` that end within ``FIFO_LOOKAHEAD_MS``.
     """
 
     now_ms: int = 0
@@ -119,6 +120,7 @@ class RoomSnapshot:
     open_seconds: int = 0
     admitted_open: int = 0
     queue: QueueView = EMPTY_QUEUE
+    expiring: int = 0
 
     def with_deltas(self, deltas: Deltas) -> RoomSnapshot:
         """This snapshot with ``deltas`` folded in, for callers that reuse one snapshot.
@@ -145,4 +147,5 @@ class RoomSnapshot:
             self.open_seconds,
             self.admitted_open + deltas.admitted_open,
             self.queue,
+            self.expiring,
         )

@@ -90,6 +90,26 @@ def free_slots(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
     return min(by_active, by_minute, by_pace)
 
 
+def fifo_window(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
+    """How far down the FIFO line slots are free now or free up within ``FIFO_LOOKAHEAD_MS``.
+
+    A slot freed by an ending session is reserved for the first present users
+    in line, who need up to 20 s (10 s on average) to refresh and claim it.
+    Counting the sessions that end meanwhile as free too lets a user a few
+    places further back take a slot that would otherwise sit idle; the one it
+    was reserved for gets the next. Order can slip by that many places, never
+    more. Only the active-users limit looks ahead: the paced budget already
+    banks unclaimed slots (see :func:`free_slots`).
+    """
+    free = free_slots(config, snapshot, now_ms)
+    if not snapshot.expiring:
+        return free
+    by_active = config.total_active_users - snapshot.active
+    if free < by_active:
+        return free  # the new-user budget binds, not the active users
+    return by_active + snapshot.expiring
+
+
 def decide(
     config: RoomConfig,
     snapshot: RoomSnapshot,
@@ -164,7 +184,7 @@ def _attempt(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms:
         else:
             # FIFO: in when everyone present who arrived in an earlier second fits in the free slots.
             ahead = snapshot.queue.ahead(ticket.position_s) if placed else snapshot.present
-            win = ahead < free
+            win = ahead < free or ahead < fifo_window(config, snapshot, now_ms)
         if win:
             return _admit(config, ticket, now_ms, "admitted", queue_open=queue_open)
     rate = outflow_per_minute(config, snapshot)

@@ -46,6 +46,9 @@ PACE_BURST_MS = 30_000
 #: reserved for queued users who have not refreshed yet (about 10 s worth);
 #: the pace keeps the long-run rate at the budget anyway.
 MINUTE_CAP_SLACK_MS = 10_000
+#: FIFO counts as free the slots that free up within this time (half a refresh
+#: interval: how long a slot waits on average for the user it is reserved for).
+FIFO_LOOKAHEAD_MS = REFRESH_INTERVAL_MS // 2
 #: A valid session's expiry is pushed forward only when it moves by at least
 #: this much, so parallel requests of one page rarely all emit a counter move.
 RENEW_STEP_MS = 5_000

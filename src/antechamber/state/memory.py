@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from antechamber.core.counters import Deltas, RoomSnapshot
-from antechamber.core.types import BUCKET_MS, OUTFLOW_WINDOW_S
+from antechamber.core.types import BUCKET_MS, FIFO_LOOKAHEAD_MS, OUTFLOW_WINDOW_S
 from antechamber.state.waiting import WaitingCounters
 
 _RING = OUTFLOW_WINDOW_S  # seconds of admission history
@@ -84,6 +84,14 @@ class _Room:
             self.ring_s = now_s
         self.waiting.expire(now_ms)
 
+    def expiring(self, now_ms: int) -> int:
+        """Sessions ending within the FIFO lookahead (their expiry second is that close)."""
+        if not self.active_total:
+            return 0
+        get = self.active.get
+        now_s = now_ms // BUCKET_MS
+        return sum(get(s, 0) for s in range(now_s, (now_ms + FIFO_LOOKAHEAD_MS) // BUCKET_MS + 1))
+
     def apply(self, deltas: Deltas, now_ms: int) -> None:
         for expiry_s, n in deltas.active:
             if expiry_s >= self.active_floor_s:  # an expired second's users already left
@@ -145,6 +153,7 @@ class MemoryState:
             room.open_total,
             room.adm_open_total,
             room.waiting,
+            room.expiring(now_ms),
         )
 
     def apply(self, room_id: str, deltas: Deltas, now_ms: int, /) -> None:
