@@ -1,8 +1,9 @@
 """Gateway benchmark: the DESIGN section 5 ratios, measured side by side in one run.
 
-    python benchmarks/gateway.py                  # about 100 s, prints the table
-    python benchmarks/gateway.py --rounds 6       # more rounds (each adds about 25 s)
-    python benchmarks/gateway.py --json out.json  # also write the numbers
+    python benchmarks/gateway.py                   # about 110 s, prints the table
+    python benchmarks/gateway.py --rounds 6        # more rounds (each adds about 25 s)
+    python benchmarks/gateway.py --json out.json   # also write the numbers
+    python benchmarks/gateway.py --server granian  # granian for the hello and the gateway
 
 Loopback only. Every server under test is pinned to core 0 (``taskset``); wrk and
 the origin share core 1. Each run is ``wrk -t1 -c64``, after one warm-up. The
@@ -13,7 +14,7 @@ cost is the same on both sides of every ratio.
 Ratios (targets from DESIGN.md section 5):
 
 (a) admitted visitor's forward-auth check ÷ a bare ASGI "hello", same server
-    (uvicorn, uvloop + httptools), same core: target ≥ 0.7
+    (uvicorn with uvloop + httptools, or granian), same core: target ≥ 0.7
 (b) admitted visitor proxied to the origin ÷ nginx ``proxy_pass`` to the same
     origin, one worker each: target ≥ 0.6
 (c) queued visitor's counted refresh (a state write) ÷ (a)'s forward-auth rate:
