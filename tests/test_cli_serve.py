@@ -159,7 +159,9 @@ def test_room_created_through_the_api_is_enforced(served: Served) -> None:
         assert queued.headers["refresh"] == "20"
         assert "hello from the origin" not in queued.text
 
+    assert room is not None and room.id is not None
     status = sdk.waiting_rooms.statuses.get(room.id, zone_id=served.zone_id)
+    assert status is not None
     assert status.estimated_total_active_users is not None and status.estimated_total_active_users > 0
     assert status.estimated_queued_users is not None and status.estimated_queued_users > 0
     assert status.status == "queueing"

@@ -18,10 +18,10 @@ from tests.test_demo import running_demo
 runner = CliRunner()
 
 
-def plan(url: str = "http://127.0.0.1:8000/", **changes: float) -> SurgePlan:
+def plan(url: str = "http://127.0.0.1:8000/", changes: dict[str, float] | None = None) -> SurgePlan:
     """A checked plan with sensible defaults and some values changed."""
     values: dict[str, float] = {"visitors": 10, "rate": 2.0, "duration": 5.0}
-    values.update(changes)
+    values.update(changes or {})
     return SurgePlan.checked(
         url=url, visitors=int(values["visitors"]), rate=values["rate"], duration=values["duration"]
     )
@@ -59,7 +59,7 @@ def test_accepts_loopback_and_pins_the_checked_address() -> None:
 def test_bounds_are_enforced(changes: dict[str, float], words: str) -> None:
     """The number of visitors, the rate and the duration are capped."""
     with pytest.raises(SurgeError, match=words):
-        plan(**changes)
+        plan(changes=changes)
 
 
 def test_refresh_header_parsing() -> None:

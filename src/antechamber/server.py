@@ -236,7 +236,8 @@ async def serve(settings: Settings) -> None:
             for line in describe(settings):
                 logger.info("%s", line)
             if settings.origin is None and not settings.origin_for:
-                logger.warning("no --origin given: the gateway answers 502 for every host")
+                # Fine in forward-auth mode (the proxy reaches the origin itself); a mistake in proxy mode.
+                logger.warning("no --origin given: proxied requests get 502 (forward-auth endpoints still work)")
 
         await serve_listeners(
             stack.listeners(settings), log_level=settings.log_level, on_started=started, bound=sockets
