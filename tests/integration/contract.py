@@ -135,6 +135,18 @@ class ForwardAuthContract:
         assert_sane_set_cookies(again)
         assert [] == site.origin.paths
 
+    def test_each_visitor_is_counted_once(self, site: Site) -> None:
+        """Through the proxy a newcomer takes one place (queued) or one slot (admitted); its next request adds none."""
+        active, waiting = site.gateway.counters()
+        admitted = room_cookie(site.visit("/"))
+        assert (active + 1, waiting) == site.gateway.counters()
+        site.visit("/again", cookie=admitted)
+        site.gateway.update_room(queue_all=True)
+        queued = room_cookie(site.visit("/"))
+        assert (active + 1, waiting + 1) == site.gateway.counters()
+        site.visit("/", cookie=queued)
+        assert (active + 1, waiting + 1) == site.gateway.counters()
+
     def test_queued_post_does_not_reach_origin(self, site: Site) -> None:
         """A queued visitor's POST gets the queue page; neither the request nor its body reaches the origin."""
         site.gateway.update_room(queue_all=True)

@@ -209,6 +209,16 @@ class GatewayServer:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(15)
 
+    def counters(self) -> tuple[int, int]:
+        """The main room's (active, waiting) counts as the gateway's state holds them now."""
+        return self.call(self._counters())
+
+    async def _counters(self) -> tuple[int, int]:
+        assert self.app is not None
+        admission = self.app.admission
+        snapshot = admission.state.snapshot(self.room_id, admission.clock())
+        return snapshot.active, snapshot.waiting
+
     def update_room(self, **fields: Any) -> None:
         """Change room fields in the store and wait until the gateway follows."""
         self.call(self._update_room(fields))
