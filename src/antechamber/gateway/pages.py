@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import html
 import json
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from antechamber.core.info import QueueInfo
@@ -45,6 +47,76 @@ def supported_language(tag: str | None) -> str | None:
     return _LANGUAGES_LOWER.get(tag.replace("_", "-").lower())
 
 
+#: Every QueueInfo field a page can show, except ``last_updated_ms`` (keyed to the second)
+#: and ``estimated_wait_ms`` (internal, never shown).
+_PAGE_FIELDS = attrgetter(
+    "wait_time_known",
+    "wait_time",
+    "wait_time_25_percentile",
+    "wait_time_50_percentile",
+    "wait_time_75_percentile",
+    "wait_time_formatted",
+    "queue_is_full",
+    "queue_all",
+    "refresh_interval_seconds",
+    "queueing_method",
+    "is_event_active",
+    "is_event_prequeueing",
+    "time_until_event_start",
+    "time_until_event_start_formatted",
+    "time_until_event_end",
+    "time_until_event_end_formatted",
+    "shuffle_at_event_start",
+    "infinite_queue",
+    "turnstile",
+    "in_waiting_room",
+)
+_PAGE_CACHE_MAX = 256
+
+
+class PageCache:
+    """Rendered queue pages, by everything that can change one (a small LRU).
+
+    A queued visitor's page depends only on the room's effective config, the
+    language and the ``cfWaitingRoom`` fields, which are the same for everyone in
+    the same state; rendering the ~4 KB Mustache page is most of a queued
+    refresh's cost. ``lastUpdated`` carries milliseconds but the default page shows
+    it to the second, so the key cuts it to the second (a custom template that
+    names ``lastUpdated`` keeps the milliseconds in its key).
+    """
+
+    __slots__ = ("_entries", "_max")
+
+    def __init__(self, maxsize: int = _PAGE_CACHE_MAX) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], tuple[RoomConfig, bytes]] = OrderedDict()
+        self._max = maxsize
+
+    def page(self, config: RoomConfig, info: QueueInfo, language: str, turnstile_html: str) -> bytes:
+        """The HTML queue page, rendered once per distinct key."""
+        custom = config.custom_page_html or None
+        stamp = info.last_updated_ms
+        if custom is None or "lastUpdated" not in custom:
+            stamp //= 1000
+        # id(config) is only trusted together with the identity check below (ids are reused).
+        key = (id(config), language, turnstile_html, stamp, _PAGE_FIELDS(info))
+        entries = self._entries
+        hit = entries.get(key)
+        if hit is not None and hit[0] is config:
+            entries.move_to_end(key)
+            return hit[1]
+        fields = info.to_json_dict()
+        if turnstile_html:
+            fields["turnstile"] = turnstile_html
+        body = render_queue_page(fields, language=language, custom_html=custom, turnstile_html=turnstile_html).encode()
+        entries[key] = (config, body)
+        if len(entries) > self._max:
+            entries.popitem(last=False)
+        return body
+
+
+_pages = PageCache()
+
+
 def queue_reply(
     config: RoomConfig,
     info: QueueInfo,
@@ -67,20 +139,17 @@ def queue_reply(
         turnstile_html: challenge widget markup for ``{{{turnstile}}}``.
     """
     code = config.queueing_status_code if status is None else status
-    fields = info.to_json_dict()
-    if turnstile_html:
-        fields["turnstile"] = turnstile_html
     if config.json_response_enabled and wants_json:
+        fields = info.to_json_dict()
+        if turnstile_html:
+            fields["turnstile"] = turnstile_html
         body = json.dumps({"cfWaitingRoom": fields}, separators=(",", ":")).encode()
         content_type = _JSON
     elif reject:
         body = render_reject_page(language).encode()
         content_type = _HTML
     else:
-        page = render_queue_page(
-            fields, language=language, custom_html=config.custom_page_html or None, turnstile_html=turnstile_html
-        )
-        body = page.encode()
+        body = _pages.page(config, info, language, turnstile_html)
         content_type = _HTML
     headers: Headers = [(b"content-type", content_type), (b"cache-control", b"no-store")]
     if not reject:
