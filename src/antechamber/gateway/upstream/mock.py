@@ -3,7 +3,7 @@
 Example::
 
     async def origin(request: MockRequest) -> MockResponse:
-        assert request.headers_dict()[b"x-forwarded-proto"] == b"https"
+        assert request.header(b"x-forwarded-proto") == b"https"
         return MockResponse(200, [(b"content-type", b"text/plain")], b"hello")
 
     upstream = MockUpstream(origin)
