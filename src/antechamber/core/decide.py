@@ -18,6 +18,7 @@ from antechamber.core.info import QueueInfo, Wait, build_info, queue_is_full
 from antechamber.core.ticket import FLAG_NO_RENEW, FLAG_PLACED, FLAG_SHUFFLED, Ticket, event_tag
 from antechamber.core.types import (
     BUCKET_MS,
+    FIFO_LOOKAHEAD_MS,
     MINUTE_CAP_SLACK_MS,
     MINUTE_MS,
     PACE_BURST_MS,
@@ -177,10 +178,13 @@ def _attempt(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms:
     free = free_slots(config, snapshot, now_ms)
     if free > 0:
         if config.queueing_method == "random":
-            # One lottery draw per counted refresh, odds free / present waiting users.
+            # One lottery draw per counted refresh. Present users draw at a rate of
+            # contenders per 20 s; odds free / contenders would hand the free slots
+            # out over a whole refresh interval while more budget arrives, so
+            # the odds are scaled to hand them out within FIFO_LOOKAHEAD_MS.
             counted = placed and now_ms - ticket.refresh_ms < PRESENT_MS
             contenders = snapshot.present + (0 if counted else 1)
-            win = rng.random() * contenders < free
+            win = rng.random() * contenders * FIFO_LOOKAHEAD_MS < free * REFRESH_INTERVAL_MS
         else:
             # FIFO: in when everyone present who arrived in an earlier second fits in the free slots.
             ahead = snapshot.queue.ahead(ticket.position_s) if placed else snapshot.present
