@@ -22,10 +22,15 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir.resolve() / 'antechamber.db'}"
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    # SQLite ignores ON DELETE CASCADE unless each connection asks for it.
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # SQLite ignores ON DELETE CASCADE unless each connection asks for it.
     cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets gateway processes read the config while the API writes; with WAL,
+    # synchronous=NORMAL is still crash-safe and saves an fsync per commit.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 
@@ -58,7 +63,7 @@ class Database:
         else:
             self.engine = create_async_engine(url, poolclass=NullPool)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+            event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
 
     async def migrate(self) -> None:
         """Apply every pending migration and make sure the default account exists."""
