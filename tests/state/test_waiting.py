@@ -41,7 +41,7 @@ class Model:
 
 ops = st.lists(
     st.tuples(
-        st.sampled_from(["add", "remove", "tick"]),
+        st.sampled_from(["add", "remove", "move", "tick"]),
         st.integers(min_value=-300, max_value=3000),  # place second offset: below the base forces a rebase
         st.integers(min_value=0, max_value=40),  # refresh bucket offset
         st.integers(min_value=1, max_value=5),
@@ -53,7 +53,7 @@ ops = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(ops)
 def test_matches_a_naive_model(script: list[tuple[str, int, int, int]]) -> None:
-    """Under any mix of arrivals, moves and expiry, ahead(), ahead_all() and total match a naive per-pair count."""
+    """Under any mix of arrivals, refresh moves, departures and expiry, the counts match a naive per-pair count."""
     now_ms = (BASE_S + 1000) * 1000
     counters, model = WaitingCounters(), Model(now_ms)
     counters.expire(now_ms)
@@ -65,6 +65,14 @@ def test_matches_a_naive_model(script: list[tuple[str, int, int, int]]) -> None:
             counters.add(pos, bucket, n)
             model.add(pos, bucket, n)
             held.append((pos, bucket, n))
+        elif op == "move" and held:
+            pos, old, n = held.pop(pos_off % len(held))
+            new = now_ms // REFRESH_BUCKET_MS
+            counters.move(pos, old, new, n)
+            if old in model.rows:
+                model.add(pos, old, -n)
+            model.add(pos, new, n)
+            held.append((pos, new, n))
         elif op == "remove" and held:
             pos, bucket, n = held.pop(pos_off % len(held))
             if bucket in model.rows:  # a removal after its bucket was dropped is ignored

@@ -98,8 +98,13 @@ class _Room:
                 self.active[expiry_s] = self.active.get(expiry_s, 0) + n
                 self.active_total += n
         waiting = self.waiting
-        for position_s, bucket, n in deltas.waiting:
-            waiting.add(position_s, bucket, n)
+        moves = deltas.waiting
+        if len(moves) == 2 and moves[0][0] == moves[1][0] and moves[0][2] == -moves[1][2] < 0:
+            # One user's counted refresh: same place, newer refresh bucket.
+            waiting.move(moves[0][0], moves[0][1], moves[1][1], moves[1][2])
+        else:
+            for position_s, bucket, n in moves:
+                waiting.add(position_s, bucket, n)
         slot = self.ring_s % _RING
         if deltas.queue_open and not self.open[slot]:
             self.open[slot] = True

@@ -164,6 +164,29 @@ class WaitingCounters:
         if bucket >= self._present_from:
             self._present.add(i, n)
 
+    def move(self, position_s: int, from_bucket: int, to_bucket: int, n: int = 1) -> None:
+        """Move ``n`` users at ``position_s`` to a newer refresh bucket (a counted refresh).
+
+        The place does not change, so the tree over everyone is untouched and
+        the tree over present users only changes for a user coming back.
+        """
+        row = self._rows.get(from_bucket)
+        i = position_s - self._base
+        if row is None or i < 0 or i >= len(row):
+            self.add(position_s, to_bucket, n)  # the old bucket was dropped: a fresh place
+            return
+        row[i] -= n
+        new_row = self._rows.get(to_bucket)
+        if new_row is None:
+            new_row = self._rows[to_bucket] = array("i")
+            self._due_ms = min(self._due_ms, _drop_time(to_bucket))
+        if i >= len(new_row):
+            new_row.extend(array("i", bytes(4 * (i + 1 - len(new_row)))))
+        new_row[i] += n
+        was_present, is_present = from_bucket >= self._present_from, to_bucket >= self._present_from
+        if was_present != is_present:
+            self._present.add(i, n if is_present else -n)
+
     def expire(self, now_ms: int) -> None:
         """Stop counting rows as present after ``PRESENT_MS``; drop them after the 5-minute hold."""
         present_from = _present_from(now_ms)
