@@ -197,6 +197,10 @@ async def reachable(plan: SurgePlan) -> None:
 
 async def run_surge(plan: SurgePlan, out: Callable[[str], None] = print) -> SurgeStats:
     """Run the surge to its end (every visitor done, or the duration over); returns the final counters."""
+    try:
+        import httpx  # noqa: F401  (installed with the dev extra; not needed to run Antechamber itself)
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise SurgeError("antechamber surge needs httpx: pip install httpx") from None
     await reachable(plan)
     out(
         f"surge: {plan.visitors} visitors at {plan.rate:g}/s against {plan.url} for at most {plan.duration:g}s "

@@ -6,7 +6,11 @@ shop are three uvicorn listeners (see :func:`antechamber.server.serve_listeners`
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from antechamber.demo.origin import DemoShop
 from antechamber.demo.setup import DemoSetup, ensure_demo
@@ -45,7 +49,7 @@ def banner(settings: Settings, shop_bind: str, setup: DemoSetup) -> list[str]:
         token_line = f"  token   {setup.token}   (shown this once; also in {setup.token_path}, mode 0600)"
     else:
         token_line = f"  token   in {setup.token_path}"
-    surge = "antechamber surge" + ("" if gateway_port == 8000 else f" --url {room_url}")
+    surge = f"{own_command()} surge" + ("" if gateway_port == 8000 else f" --url {room_url}")
     return [
         "",
         "Antechamber demo",
@@ -58,3 +62,15 @@ def banner(settings: Settings, shop_bind: str, setup: DemoSetup) -> list[str]:
         "Ctrl-C stops the demo.",
         "",
     ]
+
+
+def own_command() -> str:
+    """How to run this same ``antechamber`` from the current directory (``./scripts/demo`` does not put it on PATH)."""
+    program = Path(sys.argv[0])
+    if program.name != "antechamber":
+        return f"{sys.executable} -m antechamber.cli"
+    found = shutil.which("antechamber")
+    if found is not None and Path(found).resolve() == program.resolve():
+        return "antechamber"
+    relative = os.path.relpath(program.resolve())
+    return relative if not relative.startswith("..") else str(program.resolve())
