@@ -33,6 +33,7 @@ from antechamber.db.ids import format_timestamp, new_id
 from antechamber.db.rooms import StoredRoom
 from antechamber.gateway.app import Gateway, create_gateway
 from antechamber.gateway.follower import ConfigFollower
+from antechamber.gateway.raw import serve_gateway_raw
 from antechamber.gateway.upstream import Timeouts, UpstreamPool
 from antechamber.state.memory import MemoryState
 
@@ -75,6 +76,21 @@ async def serve(app: Any, **options: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def serve_raw(gateway: Gateway) -> AsyncIterator[str]:
+    """Serve the gateway with the raw HTTP/1.1 server on a free loopback port; yields its base URL."""
+    server = await serve_gateway_raw(gateway, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.aclose(grace=1.0)
+
+
+def serve_gateway(gateway: Gateway, server: str) -> Any:
+    """The gateway behind ``server``: ``"uvicorn"`` (the ASGI app) or ``"raw"``."""
+    return serve_raw(gateway) if server == "raw" else serve(gateway, proxy_headers=False)
 
 
 def room_body(**fields: Any) -> dict[str, Any]:
@@ -224,11 +240,13 @@ async def running_site(
     read_timeout: float = 5.0,
     origin_url: str | None = None,
     interval: float = 3600.0,
+    server: str = "uvicorn",
 ) -> AsyncIterator[Site]:
     """Start the origin and the gateway over a fresh SQLite store.
 
     ``interval`` is the follower's poll period; tests reload explicitly unless
-    they are about the background poll.
+    they are about the background poll. ``server`` is the gateway's front end:
+    ``"uvicorn"`` (the ASGI app) or ``"raw"`` (the raw HTTP/1.1 server).
     """
     db = await _fresh_store(tmp_path)
     async with db.begin() as connection:
@@ -256,7 +274,7 @@ async def running_site(
                 clock=clock,
                 rng=random.Random(7),
             )
-            async with serve(gateway, proxy_headers=False) as url:
+            async with serve_gateway(gateway, server) as url:
                 try:
                     yield Site(db, zone.id, clock, follower, state, gateway, url, own_origin, log)
                 finally:

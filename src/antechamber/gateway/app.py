@@ -22,7 +22,7 @@ from antechamber.gateway.admission import Admission, BypassCheck, Clock, Verdict
 from antechamber.gateway.config import ConfigSource
 from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
 from antechamber.gateway.pages import Reply, Send, queue_reply, send_reply, text_reply
-from antechamber.gateway.proxy import Hop, Receive, forward
+from antechamber.gateway.proxy import Hop, OnCommand, Receive, forward
 from antechamber.gateway.request import (
     DEFAULT_TRUSTED,
     TrustedProxies,
@@ -39,6 +39,17 @@ from antechamber.state.base import RoomState
 logger = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
+
+
+class Forward:
+    """The request goes on to the origin along ``hop``, with these cookies added to the answer."""
+
+    __slots__ = ("cookies", "hop", "on_command")
+
+    def __init__(self, hop: Hop, cookies: tuple[bytes, ...] = (), on_command: OnCommand | None = None) -> None:
+        self.hop = hop
+        self.cookies = cookies
+        self.on_command = on_command
 
 
 class Gateway:
@@ -65,10 +76,11 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"].startswith(PREFIX):
-                await self._endpoints(scope, send)
+            action = self.handle(scope)
+            if isinstance(action, Reply):
+                await send_reply(send, action, head_only=scope["method"] == "HEAD")
             else:
-                await self._http(scope, receive, send)
+                await forward(scope, receive, send, action.hop, cookies=action.cookies, on_command=action.on_command)
         elif kind == "websocket":
             await self._websocket(scope, receive, send)
         elif kind == "lifespan":
@@ -92,23 +104,28 @@ class Gateway:
         path = scope["path"]
         return Visitor(host, path, scope.get("query_string", b""), headers, scheme, client_ip, peer), trusted
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def handle(self, scope: Scope) -> Reply | Forward:
+        """Decide an HTTP request without I/O: the gateway's own answer, or where to forward it.
+
+        Every server front end calls this (the ASGI ``__call__`` and the raw HTTP/1.1
+        server), so both decide exactly alike; only forwarding needs the event loop.
+        """
+        if scope["path"].startswith(PREFIX):
+            return self._endpoints.reply(scope)
         visitor, trusted = self._visitor(scope)
         origin = self.origin_for(visitor.host)
         entry = self.admission.route(visitor.host, visitor.path)
         hop = Hop(self.upstream, origin, visitor.scheme, visitor.peer, trusted)
         if entry is None:
-            await forward(scope, receive, send, hop)
-            return
+            return Forward(hop)
         verdict = self.admission.check(entry, visitor)
         if verdict.passes:
 
             def on_command(value: bytes) -> tuple[bytes, ...]:
                 return self._origin_command(verdict, visitor, value)
 
-            await forward(scope, receive, send, hop, cookies=verdict.set_cookies, on_command=on_command)
-            return
-        await send_reply(send, self._queue_reply(verdict, visitor), head_only=scope["method"] == "HEAD")
+            return Forward(hop, verdict.set_cookies, on_command)
+        return self._queue_reply(verdict, visitor)
 
     def _origin_command(self, verdict: Verdict, visitor: Visitor, value: bytes) -> tuple[bytes, ...]:
         """Act on ``Cf-Waiting-Room-Command``: ``revoke`` ends the session when the room enables it."""

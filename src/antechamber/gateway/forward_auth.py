@@ -81,8 +81,11 @@ class ForwardAuth:
         self.trusted = trusted
 
     async def __call__(self, scope: MutableMapping[str, Any], send: Send) -> None:
+        await send_reply(send, self.reply(scope), head_only=scope["method"] == "HEAD")
+
+    def reply(self, scope: MutableMapping[str, Any]) -> Reply:
+        """The answer to a request under ``/.antechamber/`` (no I/O: every endpoint answers at once)."""
         path: str = scope["path"]
-        head = scope["method"] == "HEAD"
         if path == AUTH:
             reply = self._auth(original_request(scope, self.trusted), nginx=False)
         elif path == AUTH_NGINX:
@@ -95,7 +98,7 @@ class ForwardAuth:
             reply = text_reply(200, "ok")
         else:
             reply = text_reply(404, "Not found")
-        await send_reply(send, reply, head_only=head)
+        return reply
 
     def _auth(self, visitor: Visitor, *, nginx: bool) -> Reply:
         entry = self.admission.route(visitor.host, visitor.path)
