@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -31,8 +32,10 @@ PATIENCE_S = 20.0
 class _Origin(BaseHTTPRequestHandler):
     """The origin: says hello on every path."""
 
+    greeting = b"hello from the origin"
+
     def do_GET(self) -> None:
-        body = b"hello from the origin"
+        body = self.greeting
         self.send_response(200)
         self.send_header("content-type", "text/plain")
         self.send_header("content-length", str(len(body)))
@@ -43,10 +46,16 @@ class _Origin(BaseHTTPRequestHandler):
         return  # keep the test output clean
 
 
-@pytest.fixture
-def origin() -> Iterator[str]:
-    """A real HTTP origin on a free loopback port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
+class _OtherOrigin(_Origin):
+    """A second site's own origin."""
+
+    greeting = b"hello from the other origin"
+
+
+@contextlib.contextmanager
+def http_origin(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP origin on a free loopback port, in a thread; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -54,6 +63,20 @@ def origin() -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def origin() -> Iterator[str]:
+    """The default origin."""
+    with http_origin(_Origin) as url:
+        yield url
+
+
+@pytest.fixture
+def other_origin() -> Iterator[str]:
+    """The origin of ``other.example.com`` (given with ``--origin-for``)."""
+    with http_origin(_OtherOrigin) as url:
+        yield url
 
 
 def cli(*args: str) -> str:
@@ -96,7 +119,7 @@ def stop(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM) -> int:
 
 
 @pytest.fixture
-def served(tmp_path: Path, origin: str) -> Iterator[Served]:
+def served(tmp_path: Path, origin: str, other_origin: str) -> Iterator[Served]:
     """``serve`` with the gateway in front of ``origin`` and the user minimum lowered to 1."""
     data = ["--data-dir", str(tmp_path / "data")]
     zone_id = json.loads(cli("zones", "create", "example.com", *data, "--json"))["id"]
@@ -114,6 +137,8 @@ def served(tmp_path: Path, origin: str) -> Iterator[Served]:
                 f"127.0.0.1:{gateway_port}",
                 "--origin",
                 origin,
+                "--origin-for",
+                f"other.example.com={other_origin}",
                 "--min-user-limit",
                 "1",
             ),
@@ -165,6 +190,14 @@ def test_room_created_through_the_api_is_enforced(served: Served) -> None:
     assert status.estimated_total_active_users is not None and status.estimated_total_active_users > 0
     assert status.estimated_queued_users is not None and status.estimated_queued_users > 0
     assert status.status == "queueing"
+
+
+def test_origin_for_maps_a_host_to_its_own_origin(served: Served) -> None:
+    """A host given with --origin-for reaches its own origin; other hosts reach the default one."""
+    with httpx.Client(base_url=served.gateway, headers={"host": "other.example.com"}, timeout=10) as other:
+        assert other.get("/").text == "hello from the other origin"
+    with visitor(served) as shop:
+        assert shop.get("/").text == "hello from the origin"
 
 
 def test_sigterm_stops_everything(served: Served) -> None:
