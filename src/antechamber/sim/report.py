@@ -6,10 +6,12 @@ Each headline number is set against its DESIGN section 5 target.
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import antechamber
 from antechamber.sim.scenarios import Scenario
 
 #: DESIGN section 5 bands for one gateway node.
@@ -91,6 +93,7 @@ def write_report(
         "event": None if scenario.plan.event is None else asdict(scenario.plan.event),
         "crowd": asdict(scenario.crowd),
         "duration_minutes": scenario.duration_minutes,
+        "code_version": code_version(),
         "summary": summary,
         "targets": [asdict(check) for check in checks],
         "series": series,
@@ -98,6 +101,24 @@ def write_report(
     (out_dir / "report.json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
     (out_dir / "summary.md").write_text(summary_markdown(scenario, summary, checks, command))
     return checks
+
+
+def code_version() -> str | None:
+    """The git commit of the code that ran, with ``+dirty`` if core or state had local edits; None outside git."""
+    root = Path(antechamber.__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "core", "state"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
 
 
 def summary_markdown(scenario: Scenario, summary: dict[str, Any], checks: list[TargetCheck], command: str) -> str:
@@ -109,6 +130,8 @@ def summary_markdown(scenario: Scenario, summary: dict[str, Any], checks: list[T
         scenario.description,
         "",
         f"```\n{command}\n```",
+        "",
+        f"Code: `{code_version()}`",
         "",
         "| measure | target | measured | |",
         "|---|---|---|---|",
