@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from antechamber.api.app import create_app
 from antechamber.db import tables
 from antechamber.db.engine import Database
+from antechamber.db.revision import current_revision
 from antechamber.logging import RedactTokens
 from tests.api.support import BASE, Api, errors_of
 
@@ -75,3 +76,19 @@ async def test_migrations_match_the_tables(database: Database) -> None:
 
     async with database.connect() as connection:
         assert await connection.run_sync(differences) == []
+
+
+async def test_config_revision_counts_writes_only(api: Api) -> None:
+    """Every accepted write bumps the config revision; reads and rejected writes do not."""
+
+    async def revision() -> int:
+        async with api.db.connect() as connection:
+            return await current_revision(connection)
+
+    start = await revision()
+    created = await api.create_room()
+    await api.client.get(api.room_url(created["id"]))
+    await api.client.post(api.rooms_url(), json={"name": "bad"})
+    assert await revision() == start + 1
+    await api.client.patch(api.room_url(created["id"]), json={"queue_all": True})
+    assert await revision() == start + 2

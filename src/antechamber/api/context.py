@@ -16,6 +16,7 @@ from antechamber.api.auth import database
 from antechamber.api.errors import ApiError
 from antechamber.api.status import StatusSource
 from antechamber.db.engine import Database
+from antechamber.db.revision import bump_revision
 
 Clock = Callable[[], datetime]
 
@@ -41,11 +42,13 @@ StatusSourceDep = Annotated[StatusSource, Depends(status_source)]
 async def write_transaction(db: Database) -> AsyncIterator[AsyncConnection]:
     """One transaction for a whole write: any error rolls everything back.
 
-    The checks before writing catch conflicts with a clear message; a unique
-    constraint that still fires means a concurrent write won the race.
+    The config revision is bumped first, which also makes concurrent writes wait
+    for each other (see :func:`antechamber.db.revision.bump_revision`). A unique
+    constraint that still fires means a write outside the API won a race.
     """
     try:
         async with db.begin() as connection:
+            await bump_revision(connection)
             yield connection
     except IntegrityError:
         raise ApiError(

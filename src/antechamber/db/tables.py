@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKey,
@@ -104,4 +105,14 @@ previews = Table(
     Column("zone_id", String(32), ForeignKey("zones.id", ondelete="CASCADE"), nullable=False),
     Column("custom_html", Text, nullable=False),
     Column("created_on", String(32), nullable=False),
+)
+
+# One row, bumped by every API write: gateways poll it to notice config changes
+# cheaply, and bumping it first serializes writers so checks see a stable store.
+config_revision = Table(
+    "config_revision",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("revision", BigInteger, nullable=False),
+    Column("changed_on", String(32), nullable=False),
 )
