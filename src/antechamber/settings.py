@@ -50,9 +50,8 @@ class Settings(BaseSettings):
         """Create the data directory if needed, readable by its owner only (0700)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
-        database_file = self.data_dir / "antechamber.db"
-        if database_file.exists():
-            # The store holds token hashes and configuration: owner only.
+        # The store (and its WAL and shared-memory files) holds token hashes and configuration.
+        for database_file in self.data_dir.glob("antechamber.db*"):
             os.chmod(database_file, 0o600)
         return self.data_dir
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -230,3 +231,15 @@ class TestValidation:
         url = api.room_url(room_id, f"/events/{created['id']}")
         response = await api.client.patch(url, json={"event_end_time": at(hours=2)})
         assert response.status_code == 200
+
+
+async def test_concurrent_creates_respect_the_limit(api: Api, room_id: str) -> None:
+    """Seven events created at once: writes are serialized, so exactly five are stored."""
+    bodies = [
+        event(name=f"e{number}", event_start_time=at(days=number), event_end_time=at(days=number, hours=1))
+        for number in range(7)
+    ]
+    url = api.room_url(room_id, "/events")
+    responses = await asyncio.gather(*(api.client.post(url, json=body) for body in bodies))
+    assert sorted(response.status_code for response in responses) == [200] * 5 + [400] * 2
+    assert len((await api.snapshot())["events"]) == 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -225,3 +226,11 @@ class TestMalformedBodies:
         """Fields the API does not know are ignored, as Cloudflare's API does."""
         created = await api.create_room(colour="blue")
         assert "colour" not in created
+
+
+async def test_concurrent_creates_of_one_route(api: Api) -> None:
+    """Of several rooms created at once on the same route, exactly one wins; the rest get 400."""
+    bodies = [room(name=f"racer{number}") for number in range(4)]
+    responses = await asyncio.gather(*(api.client.post(api.rooms_url(), json=body) for body in bodies))
+    assert sorted(response.status_code for response in responses) == [200, 400, 400, 400]
+    assert len((await api.snapshot())["rooms"]) == 1

@@ -116,7 +116,7 @@ class Room(BaseModel):
     cookie_attributes: CookieAttributes
     cookie_suffix: str
     custom_page_html: str
-    default_template_language: str
+    default_template_language: TemplateLanguage
     description: str
     disable_session_renewal: bool
     enabled_origin_commands: list[Literal["revoke"]]
