@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import uvloop
+
 from tests.gateway.raw.support import UPSTREAM, Client, raw_server
 
 
@@ -262,3 +264,21 @@ class TestTimeouts:
             assert [200] == await client.status_codes(1)
             await server.aclose(grace=0.5)
             assert b"" == await client.closed()
+
+
+class TestUvloop:
+    def test_serves_on_uvloop(self) -> None:
+        """The server runs on uvloop (its transports are not asyncio classes): answers, forwards, pipelines."""
+
+        async def scenario() -> list[bytes]:
+            async with raw_server() as server:
+                client = await Client.connect(server)
+                await client.send(get("/fwd/slow/1") + get("/2"))
+                await client.send(
+                    b"POST /fwd/3 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
+                )
+                bodies = [r.body for r in await client.responses(3)]
+                await client.close()
+                return bodies
+
+        assert [b"GET /fwd/slow/1 0:", b"GET /2", b"POST /fwd/3 2:hi"] == uvloop.run(scenario())

@@ -23,7 +23,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 import httptools
@@ -134,8 +134,8 @@ class HttpProtocol(asyncio.Protocol):
     # --- connection events -----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport, so no isinstance check here.
+        self.transport = cast(asyncio.Transport, transport)
         self._connections.add(self)
         peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
