@@ -118,9 +118,9 @@ def stop(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM) -> int:
     return process.returncode
 
 
-@pytest.fixture
-def served(tmp_path: Path, origin: str, other_origin: str) -> Iterator[Served]:
-    """``serve`` with the gateway in front of ``origin`` and the user minimum lowered to 1."""
+@pytest.fixture(params=["uvicorn", "raw"])
+def served(request: pytest.FixtureRequest, tmp_path: Path, origin: str, other_origin: str) -> Iterator[Served]:
+    """``serve`` with the gateway (on uvicorn, or on its raw front end) in front of ``origin``, minimum lowered to 1."""
     data = ["--data-dir", str(tmp_path / "data")]
     zone_id = json.loads(cli("zones", "create", "example.com", *data, "--json"))["id"]
     token = json.loads(cli("tokens", "create", "--scope", "write", *data, "--json"))["token"]
@@ -141,6 +141,8 @@ def served(tmp_path: Path, origin: str, other_origin: str) -> Iterator[Served]:
                 f"other.example.com={other_origin}",
                 "--min-user-limit",
                 "1",
+                "--gateway-server",
+                request.param,
             ),
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -255,6 +257,7 @@ def test_port_in_use_fails_fast(tmp_path: Path) -> None:
         (["--origin-for", "shop.example.com"], "HOST=URL"),
         (["--trusted-proxy", "not-an-ip"], "does not appear to be an IPv4 or IPv6"),
         (["--min-user-limit", "0"], "--min-user-limit"),
+        (["--gateway-server", "granian"], "uvicorn or raw"),
     ],
 )
 def test_bad_flags_are_refused(tmp_path: Path, flags: list[str], words: str) -> None:
@@ -293,7 +296,7 @@ def test_help(command_name: str) -> None:
     """serve, demo and surge answer --help with their main flags."""
     out = cli(command_name, "--help")
     expected = {
-        "serve": ["--gateway", "--origin", "--origin-for", "--trusted-proxy", "--min-user-limit"],
+        "serve": ["--gateway", "--origin", "--origin-for", "--trusted-proxy", "--min-user-limit", "--gateway-server"],
         "demo": ["--gateway", "--api", "--shop", "--data-dir"],
         "surge": ["--url", "--visitors", "--rate", "--duration"],
     }[command_name]

@@ -131,9 +131,19 @@ def serve(
         ),
     ] = None,
     min_user_limit: MinUserLimit = None,
+    gateway_server: Annotated[
+        str | None,
+        typer.Option(
+            "--gateway-server",
+            help="uvicorn (default), or raw: the gateway's own HTTP/1.1 front end, faster per request "
+            "(env ANTECHAMBER_GATEWAY_SERVER).",
+        ),
+    ] = None,
     log_level: LogLevel = None,
 ) -> None:
     """Serve the management API (Cloudflare API v4 under /client/v4) and the gateway in front of the origin."""
+    if gateway_server not in (None, "uvicorn", "raw"):
+        fail("--gateway-server must be uvicorn or raw")
     mapped: dict[str, str] | None = None
     if origin_for:
         mapped = {}
@@ -151,6 +161,7 @@ def serve(
         origin_for=mapped,
         trusted_proxies=trusted_proxy or None,
         min_user_limit=min_user_limit,
+        gateway_server=gateway_server,
         log_level=log_level,
     )
     check_serving(settings)

@@ -42,12 +42,17 @@ class BindError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Listener:
-    """One ASGI app on one address; ``options`` go to ``uvicorn.Config``."""
+    """One ASGI app on one address; ``options`` go to ``uvicorn.Config``.
+
+    ``raw`` serves a :class:`Gateway` with its own HTTP/1.1 front end
+    (:mod:`antechamber.gateway.raw`) instead of uvicorn.
+    """
 
     name: str
     app: Any
     bind: str
     options: dict[str, Any] = field(default_factory=dict)
+    raw: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +70,13 @@ class Stack:
         return [
             Listener("API", self.api, settings.api),
             # The gateway applies its own trusted-proxy list, so uvicorn must not rewrite the peer.
-            Listener("gateway", self.gateway, settings.gateway, {"proxy_headers": False, "lifespan": "off"}),
+            Listener(
+                "gateway",
+                self.gateway,
+                settings.gateway,
+                {"proxy_headers": False, "lifespan": "off"},
+                raw=settings.gateway_server == "raw",
+            ),
         ]
 
 
@@ -147,6 +158,29 @@ class _Server(uvicorn.Server):
         yield
 
 
+class _RawGatewayServer:
+    """The gateway on its raw HTTP/1.1 front end, stopped the way a ``uvicorn.Server`` is (``should_exit``)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.started = False
+        self.should_exit = False
+        self.force_exit = False
+
+    async def serve(self, sockets: list[socket.socket]) -> None:
+        from antechamber.gateway.raw import start_raw_server
+        from antechamber.gateway.raw.upgrade import websocket_upgrade
+
+        server = await start_raw_server(self.gateway.handle, sock=sockets[0], upgrade=websocket_upgrade(self.gateway))
+        self.started = True
+        try:
+            while not self.should_exit:
+                await asyncio.sleep(0.1)
+        finally:
+            # Like uvicorn: busy connections get a few seconds, unless a second signal forces the exit.
+            await server.aclose(grace=0.0 if self.force_exit else 5.0)
+
+
 async def serve_listeners(
     listeners: Sequence[Listener],
     *,
@@ -160,8 +194,10 @@ async def serve_listeners(
     not given); they are closed on return.
     """
     sockets = list(bound) if bound is not None else bind_all([listener.bind for listener in listeners])
-    servers = [
-        _Server(
+    servers: list[_Server | _RawGatewayServer] = [
+        _RawGatewayServer(listener.app)
+        if listener.raw
+        else _Server(
             uvicorn.Config(
                 listener.app,
                 log_level=log_level,

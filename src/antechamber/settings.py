@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     origin_for: dict[str, str] = Field(default_factory=dict)
     trusted_proxies: list[str] = Field(default_factory=lambda: list(DEFAULT_TRUSTED))
     min_user_limit: int = Field(default=MIN_USERS, ge=1, le=MIN_USERS)
+    #: ``uvicorn`` (ASGI), or ``raw``: the gateway's own HTTP/1.1 front end, cheaper per request.
+    gateway_server: Literal["uvicorn", "raw"] = "uvicorn"
 
     def resolved_database_url(self) -> str:
         """The store's SQLAlchemy URL: the configured one, else SQLite in the data directory."""
