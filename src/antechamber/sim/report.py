@@ -48,6 +48,10 @@ def check_targets(scenario: Scenario, summary: dict[str, Any]) -> list[TargetChe
         return checks
     peak = summary["peak_active_ratio"]
     checks.append(TargetCheck("peak active ÷ total_active_users", "≤ 1.02", f"{peak:.4f}", peak <= PEAK_ACTIVE_MAX))
+    burst = summary["peak_admissions_per_minute_ratio"]
+    checks.append(
+        TargetCheck("peak admissions in any 60 s ÷ new_users_per_minute", "— (not in §5)", f"{burst:.3f}", None)
+    )
     use = summary["capacity_use_mean"]
     checks.append(
         TargetCheck(
