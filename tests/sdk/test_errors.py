@@ -186,7 +186,7 @@ class TestInvalidRoom:
             f"{api_server.base_url}/zones/{api_server.settings_zone_id}/waiting_rooms",
             content=b"{not json",
             headers={"Authorization": f"Bearer {api_server.write_token}", "Content-Type": "application/json"},
-            timeout=10,
+            timeout=30,
         )
         assert 400 == response.status_code
         body = response.json()
@@ -540,7 +540,7 @@ class TestNotFound:
         response = httpx.get(
             f"{api_server.base_url}/zones/{api_server.zone_id}/no_such_thing",
             headers={"Authorization": f"Bearer {api_server.write_token}"},
-            timeout=10,
+            timeout=30,
         )
         assert 404 == response.status_code
         assert response.json()["success"] is False

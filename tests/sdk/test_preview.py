@@ -34,7 +34,7 @@ def preview_url(api_server: ApiServer) -> str:
 
 def render(url: str, **params: str) -> str:
     """GET the preview with plain httpx and no credentials; return the HTML."""
-    response = httpx.get(url, params=params, timeout=10)
+    response = httpx.get(url, params=params, timeout=30)
     assert 200 == response.status_code, response.text
     assert response.headers["content-type"].startswith("text/html")
     return response.text
@@ -129,5 +129,5 @@ class TestPreview:
             assert 400 == exc.status_code
             return
         assert result is not None and result.preview_url
-        response = httpx.get(result.preview_url, timeout=10)
+        response = httpx.get(result.preview_url, timeout=30)
         assert response.status_code < 500, f"preview of a broken template answered {response.status_code}"
