@@ -5,8 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from antechamber.core.counters import NO_DELTAS, Deltas, RoomSnapshot, merge_deltas
+from antechamber.core.counters import NO_DELTAS, Deltas, FrozenQueue, RoomSnapshot, merge_deltas
+from antechamber.core.types import REFRESH_BUCKET_MS
 from antechamber.state.memory import MemoryState
+from antechamber.state.waiting import WaitingCounters
 
 NOW = 1_800_000_000_000
 S = NOW // 1000
@@ -56,3 +58,17 @@ def test_folding_deltas_into_a_snapshot() -> None:
     assert (folded.active, folded.waiting, folded.admitted_last_minute) == (6, 6, 1)
     assert folded.pace_tat_us == NOW * 1000 + 100
     assert snap.with_deltas(NO_DELTAS) is snap
+
+
+@settings(deadline=None)
+@given(st.dictionaries(st.integers(S - 500, S + 500), st.integers(0, 50), max_size=40), st.integers(S - 600, S + 600))
+def test_frozen_queue_answers_like_the_live_counters(counts: dict[int, int], probe: int) -> None:
+    """A frozen view built from per-second counts answers ahead() like the live counters it was taken from."""
+    live = WaitingCounters()
+    bucket = NOW // REFRESH_BUCKET_MS
+    for second, n in counts.items():
+        if n:
+            live.add(second, bucket, n)
+    live.expire(NOW)
+    frozen = FrozenQueue(live.present_by_second())
+    assert frozen.ahead(probe) == live.ahead(probe) == sum(n for s, n in counts.items() if s < probe)

@@ -8,8 +8,10 @@ second's worth per room into one script call).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Protocol
 
 from antechamber.core.types import BUCKET_MS
@@ -33,6 +35,23 @@ class EmptyQueue:
 
 
 EMPTY_QUEUE = EmptyQueue()
+
+
+class FrozenQueue:
+    """An immutable queue view built from per-second counts of present users.
+
+    For backends that read a snapshot per interval (Redis): the counts are
+    fetched once and answered with a binary search, O(log n) per request.
+    """
+
+    __slots__ = ("_cumulative", "_seconds")
+
+    def __init__(self, present_by_second: Mapping[int, int]) -> None:
+        self._seconds = sorted(s for s, n in present_by_second.items() if n)
+        self._cumulative = [0, *accumulate(present_by_second[s] for s in self._seconds)]
+
+    def ahead(self, position_s: int, /) -> int:
+        return self._cumulative[bisect_left(self._seconds, position_s)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,6 +144,12 @@ class WaitingCounters:
             return self._live.total
         return self._live.prefix(i)
 
+    def present_by_second(self) -> dict[int, int]:
+        """Present users per place second (to freeze a view, or to ship to another backend)."""
+        counts = self._present.counts
+        base = self._base
+        return {base + i: c for i, c in enumerate(counts) if c}
+
     def add(self, position_s: int, bucket: int, n: int) -> None:
         """Count ``n`` (±) users at ``position_s`` whose last counted refresh is in ``bucket``."""
         row = self._rows.get(bucket)
