@@ -108,11 +108,15 @@ def write_report(
 
 
 def code_version() -> str | None:
-    """The git commit of the code that ran, with ``+dirty`` if core or state had local edits; None outside git."""
+    """The last commit of ``core/`` and ``state/``, ``+dirty`` with local edits there; None outside git."""
     root = Path(antechamber.__file__).resolve().parent
     try:
+        # The last commit that touched the decision core or the state: what the numbers depend on.
         commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "-C", str(root), "log", "-1", "--format=%h", "--", "core", "state"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--", "core", "state"],
