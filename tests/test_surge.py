@@ -120,5 +120,7 @@ def test_surge_fills_the_demo_room(tmp_path: Path) -> None:
     assert max(c["arrived"] for c in seen) == 15
     assert max(c["admitted"] for c in seen) >= 1
     assert max(c["queued"] for c in seen) >= 1
-    assert result.stdout.splitlines()[-1].startswith("done: ")
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("done: ")
+    assert "still queued at the end" in last  # at most 5 of the 15 could get in
     assert "median wait" in lines[-1]

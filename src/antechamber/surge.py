@@ -107,13 +107,20 @@ class SurgeStats:
     left: int = 0
     rejected: int = 0
     errors: int = 0
+    still_queued: int = 0  # in line when the surge ended
     waits: list[float] = field(default_factory=list)
 
     def line(self) -> str:
         """The live line: elapsed seconds and every counter, with the median wait of those admitted."""
         median = f"{statistics.median(self.waits):.1f}s" if self.waits else "-"
-        extra = (f"  rejected {self.rejected}" if self.rejected else "") + (
-            f"  errors {self.errors}" if self.errors else ""
+        extra = "".join(
+            f"  {label} {count}"
+            for label, count in (
+                ("still queued at the end", self.still_queued),
+                ("rejected", self.rejected),
+                ("errors", self.errors),
+            )
+            if count
         )
         return (
             f"t={time.monotonic() - self.started:5.0f}s  arrived {self.arrived:4d}  admitted {self.admitted:4d}"
@@ -151,6 +158,7 @@ async def visit(plan: SurgePlan, stats: SurgeStats, deadline: float, rng: random
                 if time.monotonic() + pause >= deadline:
                     # Stay in line until the surge ends, so the live line keeps counting this visitor.
                     await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+                    stats.still_queued += 1
                     return
                 await asyncio.sleep(pause)
             if waiting:
