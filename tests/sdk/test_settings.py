@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cloudflare
 
-from tests.sdk.support import ApiServer
+from tests.sdk.support import ApiServer, assert_cloudflare_error, raises
 
 
 def bypass(cf: cloudflare.Cloudflare, zone_id: str) -> bool:
@@ -48,10 +48,12 @@ class TestSettings:
         """A non-boolean value is a 400 and leaves the setting as it was."""
         zone = api_server.settings_zone_id
         before = bypass(cf, zone)
-        try:
-            cf.waiting_rooms.settings.update(zone_id=zone, search_engine_crawler_bypass="yes please")  # type: ignore[arg-type]
-        except cloudflare.BadRequestError as exc:
-            assert 400 == exc.status_code
-        else:
-            raise AssertionError("a string was accepted for search_engine_crawler_bypass")
+        error = raises(
+            cloudflare.BadRequestError,
+            lambda: cf.waiting_rooms.settings.update(
+                zone_id=zone,
+                search_engine_crawler_bypass="yes please",  # type: ignore[arg-type]
+            ),
+        )
+        assert_cloudflare_error(error, 400)
         assert before == bypass(cf, zone)
