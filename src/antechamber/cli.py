@@ -31,6 +31,7 @@ from antechamber.db import accounts, tokens
 from antechamber.db.engine import Database
 from antechamber.logging import configure_logging
 from antechamber.settings import Settings, parse_bind
+from antechamber.surge import MAX_DURATION, MAX_RATE, MAX_VISITORS
 
 T = TypeVar("T")
 
@@ -237,10 +238,12 @@ def surge(
         "http://localhost:8000/"
     ),
     visitors: Annotated[
-        int, typer.Option("--visitors", min=1, help="How many visitors arrive in all (max 2000).")
+        int, typer.Option("--visitors", min=1, help=f"How many visitors arrive in all (max {MAX_VISITORS}).")
     ] = 50,
-    rate: Annotated[float, typer.Option("--rate", min=0.01, help="Arrivals per second (max 100).")] = 5.0,
-    duration: Annotated[float, typer.Option("--duration", min=1, help="Seconds until everyone stops (max 900).")] = 120,
+    rate: Annotated[float, typer.Option("--rate", min=0.01, help=f"Arrivals per second (max {MAX_RATE:g}).")] = 5.0,
+    duration: Annotated[
+        float, typer.Option("--duration", min=1, help=f"Seconds until everyone stops (max {MAX_DURATION:g}).")
+    ] = 120,
     pages: Annotated[int, typer.Option("--pages", min=1, max=20, help="Pages an admitted visitor browses.")] = 3,
 ) -> None:
     """Send a crowd of simulated visitors at a local waiting room and print the queue each second."""
