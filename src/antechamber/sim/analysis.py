@@ -79,6 +79,7 @@ def analyse(scenario: Scenario, record: RunRecord) -> Analysis:
         "state_memory_peak_bytes": max(record.memory_bytes, default=0),
         "cookies_checked": record.cookies_checked,
         "cookie_mismatches": record.cookie_mismatches,
+        "code_version": record.code_version or None,
     }
     summary.update(_order_measures(scenario, arrival, admitted))
     wait_summary, wait_points = _estimate_measures(record, admitted)

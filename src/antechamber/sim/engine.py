@@ -64,6 +64,8 @@ class RunRecord:
     cpu_seconds: float = 0.0
     cookies_checked: int = 0
     cookie_mismatches: int = 0
+    #: The core/state commit that produced the record (set by the runner before the run).
+    code_version: str = ""
 
 
 _SCALAR_FIELDS = (

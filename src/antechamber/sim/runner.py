@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from antechamber.sim.binding import CoreBinding
-from antechamber.sim.report import TargetCheck, write_report
+from antechamber.sim.report import TargetCheck, code_version, write_report
 from antechamber.sim.scenarios import Scenario
 
 
@@ -27,7 +27,9 @@ def run_scenario(
     if scenario.arrivals_only:
         from antechamber.sim.fill import fill_queue
 
+        version = code_version()
         summary = fill_queue(scenario, core, seed)
+        summary["code_version"] = version
         return write_report(out_dir, scenario, summary, {}, command)
 
     from antechamber.sim.analysis import analyse
@@ -40,9 +42,11 @@ def run_scenario(
     else:
         crowd = draw_crowd(scenario.crowd, seed)
         duration_ms = int(scenario.duration_minutes * 60_000)
+        version = code_version() or ""  # taken before the run: the code may change while it runs
         record = simulate_crowd(
             scenario.plan, crowd, scenario.crowd, core, duration_ms, seed, progress=_report_progress
         )
+        record.code_version = version
         out_dir.mkdir(parents=True, exist_ok=True)
         save_record(record, saved)
     analysis = analyse(scenario, record)
