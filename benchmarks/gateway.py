@@ -4,6 +4,7 @@
     python benchmarks/gateway.py --rounds 6        # more rounds (each adds about 25 s)
     python benchmarks/gateway.py --json out.json   # also write the numbers
     python benchmarks/gateway.py --server granian  # granian for the hello and the gateway
+    python benchmarks/gateway.py --server raw      # the gateway on its raw HTTP/1.1 server
 
 Loopback only. Every server under test is pinned to core 0 (``taskset``); wrk and
 the origin share core 1. Each run is ``wrk -t1 -c64``, after one warm-up. The
@@ -177,7 +178,23 @@ def serve_hello(port: int) -> None:
     uvicorn.Server(uvicorn_config(hello_app, port)).run()
 
 
-def serve_gateway(data_dir: Path, port: int, origin: str) -> None:
+def serve_hello_raw(port: int) -> None:
+    """The raw server's own baseline: the same fixed 13 bytes, no gateway work, no ASGI."""
+    import uvloop
+
+    from antechamber.gateway.pages import Reply
+    from antechamber.gateway.raw import start_raw_server
+
+    hello = Reply(200, b"Hello, world!", [(b"content-type", b"text/plain")])
+
+    async def run() -> None:
+        server = await start_raw_server(lambda scope: hello, "127.0.0.1", port)
+        await server.serve_forever()
+
+    uvloop.run(run())
+
+
+def serve_gateway(data_dir: Path, port: int, origin: str, front: str = "uvicorn") -> None:
     import uvicorn
     import uvloop
 
@@ -196,7 +213,12 @@ def serve_gateway(data_dir: Path, port: int, origin: str) -> None:
         codec = CookieCodec(load_or_create_keys(data_dir))
         app = create_gateway(follower, MemoryState(), codec, UpstreamPool(), default_origin=origin)
         try:
-            await uvicorn.Server(uvicorn_config(app, port)).serve()
+            if front == "raw":
+                from antechamber.gateway.raw import serve_gateway_raw
+
+                await (await serve_gateway_raw(app, "127.0.0.1", port)).serve_forever()
+            else:
+                await uvicorn.Server(uvicorn_config(app, port)).serve()
         finally:
             await follower.aclose()
             await app.aclose()
@@ -572,6 +594,7 @@ def versions(server: str) -> dict[str, str]:
     from importlib.metadata import version
 
     names = ("granian", "uvloop") if server == "granian" else ("uvicorn", "uvloop", "httptools")
+    # (--server raw: the gateway on httptools + uvloop, the baseline hello on uvicorn)
     found = {name: version(name) for name in names}
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True)
     found["nginx"] = nginx.stderr.strip().split("/")[-1]
@@ -606,17 +629,22 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
         data_dir = workdir / "data"
         data_dir.mkdir()
         asyncio.run(seed_store(data_dir))
-        ports = {name: free_port() for name in ("origin", "proxy", "hello", "gateway")}
+        ports = {name: free_port() for name in ("origin", "proxy", "hello", "hello_raw", "gateway")}
         origin_url = f"http://127.0.0.1:{ports['origin']}"
         env.update(BENCH_DATA_DIR=str(data_dir), BENCH_ORIGIN=origin_url)
         server_label = "granian, uvloop" if server == "granian" else "uvicorn, uvloop, httptools"
+        raw = server == "raw"
+        # --server raw: the gateway runs on its raw server; the DESIGN baseline stays the ASGI
+        # hello on uvicorn, and the raw server's own hello is measured next to it.
+        hello_raw_command = [python, me, "serve-hello-raw", "--port", str(ports["hello_raw"])]
         if server == "granian":
             hello_command = granian_command("gateway:hello_app", ports["hello"])
             gateway_command = granian_command("gateway:gateway_app", ports["gateway"])
         else:
             hello_command = [python, me, "serve-hello", "--port", str(ports["hello"])]
             gateway_command = [python, me, "serve-gateway", "--data-dir", str(data_dir),
-                               "--port", str(ports["gateway"]), "--origin", origin_url]  # fmt: skip
+                               "--port", str(ports["gateway"]), "--origin", origin_url,
+                               "--front", "raw" if raw else "uvicorn"]  # fmt: skip
         origin_conf = nginx_conf(workdir, "origin", origin_block(ports["origin"]))
         proxy_conf = nginx_conf(workdir, "proxy", proxy_block(ports["proxy"], ports["origin"]))
         on_server = ["taskset", "-c", SERVER_CORE]
@@ -628,6 +656,8 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
                     ports["proxy"], workdir / "proxy.log") as proxy_pid,
             started([*on_server, *hello_command], ports["hello"], workdir / "hello.log", env) as hello_pid,
             started([*on_server, *gateway_command], ports["gateway"], workdir / "gateway.log", env) as gateway_pid,
+            started([*on_server, *hello_raw_command], ports["hello_raw"], workdir / "hello_raw.log", env)
+            if raw else contextlib.nullcontext(0) as hello_raw_pid,
         ):  # fmt: skip
             bench = Bench(workdir, seconds)
             gw = f"http://127.0.0.1:{ports['gateway']}"
@@ -637,12 +667,14 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
             queue_auth = Target(f"{gw}/.antechamber/auth", QUEUE_HOST, gateway_pid, uri)
             queue_auth_nginx = Target(f"{gw}/.antechamber/auth/nginx", QUEUE_HOST, gateway_pid, uri)
             hello = Target(f"http://127.0.0.1:{ports['hello']}/", OPEN_HOST, hello_pid, uri)
+            hello_raw = Target(f"http://127.0.0.1:{ports['hello_raw']}/", OPEN_HOST, hello_raw_pid, uri)
             nginx_proxy = Target(f"http://127.0.0.1:{ports['proxy']}{uri}", OPEN_HOST, proxy_pid)
             gateway_proxy = Target(f"{gw}{uri}", OPEN_HOST, gateway_pid)
             cookie = first_cookie(ports["gateway"], OPEN_HOST, uri)
 
             # Warm every server up once (imports, pools, first page render).
             for target, args in (
+                *([(hello_raw, ["200", "-"])] if raw else []),
                 (hello, ["200", "-"]),
                 (auth, ["200", cookie]),
                 (nginx_proxy, ["200", cookie]),
@@ -681,6 +713,8 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
                 bench.measure("a_auth_q", "admitted, auth (paired with new visitors)", auth, ["200", cookie])
             for _ in range(rounds):
                 bench.measure("a_hello", f'bare ASGI "hello" ({server_label})', hello, ["200", "-"])
+                if raw:
+                    bench.measure("a_hello_raw", 'raw-server "hello" (no ASGI, fixed reply)', hello_raw, ["200", "-"])
                 bench.measure("a_auth", "admitted, GET /.antechamber/auth (Caddy, Traefik)", auth, ["200", cookie])
                 bench.measure("a_auth_nginx", "admitted, GET /.antechamber/auth/nginx", auth_nginx, ["200", cookie])
             for _ in range(rounds):
@@ -704,6 +738,14 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
     comparisons = {
         "a": ("admitted forward-auth check ÷ bare ASGI hello", "a_auth", "a_hello", 0.7),
         "a_nginx": ("admitted nginx auth check ÷ bare ASGI hello", "a_auth_nginx", "a_hello", 0.7),
+        **(
+            {
+                "a_raw": ("admitted forward-auth check ÷ raw-server hello", "a_auth", "a_hello_raw", 0.7),
+                "a_nginx_raw": ("admitted nginx auth check ÷ raw-server hello", "a_auth_nginx", "a_hello_raw", 0.7),
+            }
+            if server == "raw"
+            else {}
+        ),
         "b": ("admitted proxied ÷ nginx proxy_pass", "b_gateway", "b_nginx", 0.6),
         "c": ("queued counted refresh ÷ admitted forward-auth", "c_counted", "a_auth_c", 0.5),
         "c_new": ("new visitor joining the queue ÷ admitted forward-auth", "c_new", "a_auth_q", 0.5),
@@ -768,25 +810,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     hello = sub.add_parser("serve-hello")
     hello.add_argument("--port", type=int, required=True)
+    hello_raw = sub.add_parser("serve-hello-raw")
+    hello_raw.add_argument("--port", type=int, required=True)
     gateway = sub.add_parser("serve-gateway")
     gateway.add_argument("--port", type=int, required=True)
     gateway.add_argument("--data-dir", type=Path, required=True)
     gateway.add_argument("--origin", required=True)
+    gateway.add_argument("--front", choices=("uvicorn", "raw"), default="uvicorn")
     parser.add_argument("--seconds", type=int, default=2, help="seconds per run (default 2)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per comparison (default 4)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
     parser.add_argument(
         "--server",
-        choices=("uvicorn", "granian"),
+        choices=("uvicorn", "granian", "raw"),
         default="uvicorn",
-        help="the ASGI server for both the hello baseline and the gateway (default uvicorn)",
+        help="the ASGI server for both the hello baseline and the gateway (default uvicorn); "
+        "raw: the gateway on its raw HTTP/1.1 server, against the uvicorn hello and a raw-server hello",
     )
     args = parser.parse_args(argv)
     if args.command == "serve-hello":
         serve_hello(args.port)
         return 0
+    if args.command == "serve-hello-raw":
+        serve_hello_raw(args.port)
+        return 0
     if args.command == "serve-gateway":
-        serve_gateway(args.data_dir, args.port, args.origin)
+        serve_gateway(args.data_dir, args.port, args.origin, args.front)
         return 0
     report = run_all(args.seconds, args.rounds, args.server)
     print_table(report)

@@ -28,8 +28,8 @@ from antechamber.gateway.request import (
     TrustedProxies,
     Visitor,
     client_address,
-    header,
-    visitor_scheme,
+    first_values,
+    forwarded_scheme,
 )
 from antechamber.gateway.routing import normalize_host
 from antechamber.gateway.upstream import Origin, Upstream
@@ -92,15 +92,21 @@ class Gateway:
 
     def _visitor(self, scope: Scope) -> tuple[Visitor, bool]:
         headers = scope["headers"]
+        first = first_values(headers)
         client = scope.get("client")
         peer = client[0] if client else None
         trusted = peer in self.trusted
-        host = header(headers, b"host")
-        if not host:
+        raw_host = first.get(b"host")
+        if raw_host:
+            host = raw_host.decode("latin-1")
+        else:
             server = scope.get("server")
             host = str(server[0]) if server else ""
-        scheme = visitor_scheme(str(scope.get("scheme", "http")), headers, trusted)
-        client_ip = client_address(peer, headers, self.trusted)
+        scheme = forwarded_scheme(
+            str(scope.get("scheme", "http")), first.get(b"x-forwarded-proto") if trusted else None
+        )
+        # Without X-Forwarded-For the visitor is the peer itself (trusted or not).
+        client_ip = client_address(peer, headers, self.trusted) if b"x-forwarded-for" in first else peer
         path = scope["path"]
         return Visitor(host, path, scope.get("query_string", b""), headers, scheme, client_ip, peer), trusted
 

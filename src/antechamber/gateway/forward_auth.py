@@ -35,7 +35,15 @@ from typing import Any
 from antechamber.core.types import Outcome
 from antechamber.gateway.admission import Admission, Verdict, page_language
 from antechamber.gateway.pages import Reply, Send, queue_reply, send_reply, text_reply
-from antechamber.gateway.request import TrustedProxies, Visitor, client_address, header, split_uri, visitor_scheme
+from antechamber.gateway.request import (
+    TrustedProxies,
+    Visitor,
+    client_address,
+    first_values,
+    forwarded_scheme,
+    header,
+    split_uri,
+)
 
 PREFIX = "/.antechamber/"
 AUTH = "/.antechamber/auth"
@@ -52,14 +60,16 @@ FORWARD_AUTH_QUEUE_STATUS = 429
 def original_request(scope: MutableMapping[str, Any], trusted: TrustedProxies) -> Visitor:
     """The visitor's request as the proxy in front describes it."""
     headers = scope["headers"]
+    first = first_values(headers)
     client = scope.get("client")
     peer = client[0] if client else None
-    host = header(headers, b"x-forwarded-host") or header(headers, b"host") or ""
-    uri = header(headers, b"x-forwarded-uri") or header(headers, b"x-original-uri") or "/"
+    host = (first.get(b"x-forwarded-host") or first.get(b"host") or b"").decode("latin-1")
+    uri = (first.get(b"x-forwarded-uri") or first.get(b"x-original-uri") or b"/").decode("latin-1")
     path, query = split_uri(uri)
     is_trusted = peer in trusted
-    scheme = visitor_scheme(str(scope.get("scheme", "http")), headers, is_trusted)
-    client_ip = client_address(peer, headers, trusted)
+    scheme = forwarded_scheme(str(scope.get("scheme", "http")), first.get(b"x-forwarded-proto") if is_trusted else None)
+    # Without X-Forwarded-For the visitor is the peer itself (trusted or not).
+    client_ip = client_address(peer, headers, trusted) if b"x-forwarded-for" in first else peer
     return Visitor(host.split(",")[0].strip(), path, query, headers, scheme, client_ip, peer)
 
 

@@ -144,14 +144,24 @@ class Visitor:
         return header(self.headers, b"accept") == "application/json"
 
 
+def first_values(headers: Headers) -> dict[bytes, bytes]:
+    """Each header's first value by (lower-case) name, in one pass (C-level, unlike repeated scans)."""
+    return dict(reversed(headers))
+
+
 def visitor_scheme(scope_scheme: str, headers: Headers, trusted: bool) -> str:
     """``https``/``http`` as the visitor reached us; ``X-Forwarded-Proto`` counts only when trusted."""
-    if trusted:
-        forwarded = header(headers, b"x-forwarded-proto")
-        if forwarded:
-            first = forwarded.split(",")[0].strip().lower()
-            if first in ("http", "https"):
-                return first
+    return forwarded_scheme(scope_scheme, first_values(headers).get(b"x-forwarded-proto") if trusted else None)
+
+
+def forwarded_scheme(scope_scheme: str, forwarded_proto: bytes | None) -> str:
+    """``https``/``http`` from a trusted ``X-Forwarded-Proto`` value, else from the connection's own scheme."""
+    if forwarded_proto:
+        first = forwarded_proto.split(b",")[0].strip().lower()
+        if first == b"https":
+            return "https"
+        if first == b"http":
+            return "http"
     return "https" if scope_scheme in ("https", "wss") else "http"
 
 

@@ -60,6 +60,10 @@ class Limits:
     high_water: int = 64 * 1024
 
 
+_NONE = float("inf")
+_IDLE, _HEAD, _BODY = 0, 1, 2
+
+
 class _Reject(Exception):
     """A limit was exceeded inside a parser callback; ``status`` is the answer."""
 
@@ -73,13 +77,11 @@ class HttpProtocol(asyncio.Protocol):
     """One client connection."""
 
     __slots__ = (
-        "_body_timer",
         "_connections",
         "_failure",
         "_head_bytes",
-        "_head_timer",
         "_headers",
-        "_idle_timer",
+        "_timeout",
         "_paused",
         "_upgrade_head",
         "_url",
@@ -87,6 +89,7 @@ class HttpProtocol(asyncio.Protocol):
         "client",
         "closed",
         "current",
+        "deadline",
         "handler",
         "limits",
         "loop",
@@ -127,9 +130,11 @@ class HttpProtocol(asyncio.Protocol):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_bytes = 0
-        self._idle_timer: asyncio.TimerHandle | None = None
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._body_timer: asyncio.TimerHandle | None = None
+        # Timeouts are deadlines checked by the server's reaper a few times a second,
+        # not a timer per request: arming and cancelling loop timers on every request
+        # cost more than parsing it. _timeout says what the deadline is for.
+        self.deadline = _NONE
+        self._timeout = _IDLE
 
     # --- connection events -----------------------------------------------------------------
 
@@ -144,14 +149,12 @@ class HttpProtocol(asyncio.Protocol):
         if isinstance(local, tuple) and len(local) >= 2:
             self.server = (str(local[0]), int(local[1]))
         # The first request must begin within the keep-alive timeout, like any later one.
-        self._idle_timer = self.loop.call_later(self.limits.keep_alive_timeout, self.close)
+        self._wait(_IDLE, self.limits.keep_alive_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._connections.discard(self)
-        for timer in (self._idle_timer, self._head_timer, self._body_timer):
-            if timer is not None:
-                timer.cancel()
+        self.deadline = _NONE
         for request in (self.active, self.current):
             if request is not None:
                 request.lost()
@@ -167,9 +170,8 @@ class HttpProtocol(asyncio.Protocol):
         self.resume_reading("write")
 
     def data_received(self, data: bytes) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+        if self._timeout == _IDLE:
+            self.deadline = _NONE  # on_message_begin sets the head's deadline
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -193,9 +195,7 @@ class HttpProtocol(asyncio.Protocol):
     def _hand_over(self, replay: bytes) -> None:
         """Give the connection to the WebSocket protocol (this one is done with it)."""
         assert self.upgrade is not None and self.transport is not None
-        for timer in (self._idle_timer, self._head_timer, self._body_timer):
-            if timer is not None:
-                timer.cancel()
+        self.deadline = _NONE
         self._connections.discard(self)
         self.closed = True  # nothing here writes to the transport any more
         self.upgrade(self.transport, replay)
@@ -206,7 +206,7 @@ class HttpProtocol(asyncio.Protocol):
         self._url = b""
         self._headers = []
         self._head_bytes = 0
-        self._head_timer = self.loop.call_later(self.limits.head_timeout, self._timed_out)
+        self._wait(_HEAD, self.limits.head_timeout)
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -221,9 +221,7 @@ class HttpProtocol(asyncio.Protocol):
         self._headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self.deadline = _NONE
         parser = self.parser
         method = parser.get_method().decode("ascii")
         if method == "CONNECT":
@@ -274,23 +272,19 @@ class HttpProtocol(asyncio.Protocol):
             if len(self.pending) >= self.limits.max_pipeline:
                 self.pause_reading("pipeline")
         if self.current is request and not request.complete:
-            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._timed_out)
+            self._wait(_BODY, self.limits.body_timeout)
 
     def on_body(self, body: bytes) -> None:
         request = self.current
         if request is None or request.discard:
             return
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._timed_out)
+        self._wait(_BODY, self.limits.body_timeout)
         request.feed(body)
         if request.buffered > self.limits.high_water:
             self.pause_reading("body")
 
     def on_message_complete(self) -> None:
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
+        self.deadline = _NONE
         request = self.current
         self.current = None
         if request is None:
@@ -363,7 +357,7 @@ class HttpProtocol(asyncio.Protocol):
         if len(self.pending) < self.limits.max_pipeline:
             self.resume_reading("pipeline")
         if self.active is None and self.current is None and not self.closed:
-            self._idle_timer = self.loop.call_later(self.limits.keep_alive_timeout, self.close)
+            self._wait(_IDLE, self.limits.keep_alive_timeout)
 
     # --- flow control and errors -----------------------------------------------------------
 
@@ -377,6 +371,20 @@ class HttpProtocol(asyncio.Protocol):
             self._paused.discard(reason)
             if not self._paused and self.transport is not None and not self.closed:
                 self.transport.resume_reading()
+
+    def _wait(self, kind: int, seconds: float) -> None:
+        self._timeout = kind
+        self.deadline = self.loop.time() + seconds
+
+    def check_deadline(self, now: float) -> None:
+        """Called by the server's reaper: act on a deadline that has passed."""
+        if now < self.deadline:
+            return
+        self.deadline = _NONE
+        if self._timeout == _IDLE:
+            self.close()
+        else:
+            self._timed_out()
 
     def _timed_out(self) -> None:
         # A slow head or a stalled body: the client is gone or hostile. A 408 goes out when

@@ -12,11 +12,21 @@ from antechamber.gateway.raw.upgrade import Upgrade
 class RawServer:
     """A listening raw server; ``await aclose()`` stops it."""
 
-    __slots__ = ("_connections", "_server")
+    __slots__ = ("_connections", "_reaper", "_server", "_tick")
 
-    def __init__(self, server: asyncio.Server, connections: set[HttpProtocol]) -> None:
+    def __init__(self, server: asyncio.Server, connections: set[HttpProtocol], limits: Limits) -> None:
         self._server = server
         self._connections = connections
+        # Deadlines are checked a few times per shortest timeout (at most once a second).
+        self._tick = min(1.0, max(0.01, min(limits.head_timeout, limits.body_timeout, limits.keep_alive_timeout) / 4))
+        self._reaper: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(self._tick, self._reap)
+
+    def _reap(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in list(self._connections):
+            connection.check_deadline(now)
+        self._reaper = loop.call_later(self._tick, self._reap)
 
     @property
     def port(self) -> int:
@@ -33,6 +43,9 @@ class RawServer:
     async def aclose(self, grace: float = 5.0) -> None:
         """Stop listening, close idle connections, give busy ones ``grace`` seconds to finish."""
         self._server.close()
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         for connection in list(self._connections):
             connection.shutdown()
         loop = asyncio.get_running_loop()
@@ -70,4 +83,4 @@ async def start_raw_server(
         server = await loop.create_server(factory, sock=sock, backlog=backlog)
     else:
         server = await loop.create_server(factory, host, port, backlog=backlog)
-    return RawServer(server, connections)
+    return RawServer(server, connections, limits)
