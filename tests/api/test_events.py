@@ -143,6 +143,11 @@ class TestValidation:
         body = event(**{field: 500})
         await assert_rejected(api, "POST", api.room_url(room_id, "/events"), body, 400, 1004, "set together")
 
+    async def test_event_new_users_at_most_total_active(self, api: Api, room_id: str) -> None:
+        """An event's new_users_per_minute may not exceed its total_active_users."""
+        body = event(total_active_users=300, new_users_per_minute=301)
+        await assert_rejected(api, "POST", api.room_url(room_id, "/events"), body, 400, 1004, "must not be greater")
+
     async def test_at_most_five_events(self, api: Api, room_id: str) -> None:
         """A room holds at most five events."""
         for number in range(5):

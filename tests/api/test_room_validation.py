@@ -110,6 +110,13 @@ async def test_path_rules(api: Api, path: str, words: str) -> None:
     await assert_rejected(api, "POST", api.rooms_url(), room(path=path), 400, 1002, words)
 
 
+async def test_new_users_per_minute_at_most_total_active_users(api: Api) -> None:
+    """new_users_per_minute may not exceed total_active_users (equal is fine)."""
+    body = room(new_users_per_minute=301, total_active_users=300)
+    await assert_rejected(api, "POST", api.rooms_url(), body, 400, 1004, "must not be greater")
+    assert (await api.create_room(new_users_per_minute=300, total_active_users=300))["new_users_per_minute"] == 300
+
+
 async def test_cookie_suffix_required_with_additional_routes(api: Api) -> None:
     """A room with additional routes needs a cookie_suffix."""
     body = room(additional_routes=[{"host": "www.example.com", "path": "/shop"}])

@@ -27,6 +27,8 @@ def check_event(body: dict[str, Any], event_id: str) -> EventWindow:
         raise conflict("shuffle_at_event_start requires prequeue_start_time")
     if (body["total_active_users"] is None) != (body["new_users_per_minute"] is None):
         raise conflict("total_active_users and new_users_per_minute must be set together (both or neither)")
+    if body["total_active_users"] is not None and body["new_users_per_minute"] > body["total_active_users"]:
+        raise conflict("new_users_per_minute must not be greater than total_active_users")
     return window
 
 

@@ -21,6 +21,8 @@ def room_routes(body: dict[str, Any]) -> list[Route]:
 
 def check_room(body: dict[str, Any], zone: Zone) -> list[Route]:
     """Check the cross-field rules of a validated room body; returns its routes."""
+    if body["new_users_per_minute"] > body["total_active_users"]:
+        raise conflict("new_users_per_minute must not be greater than total_active_users")
     if body["additional_routes"] and not body["cookie_suffix"]:
         raise conflict("cookie_suffix is required when additional_routes is set")
     routes = room_routes(body)
