@@ -12,7 +12,7 @@ from fastapi import APIRouter
 
 from antechamber.api.app import create_app
 from antechamber.db import tables
-from antechamber.db.engine import Database
+from antechamber.db.engine import Database, async_url
 from antechamber.db.revision import current_revision
 from antechamber.logging import RedactTokens
 from tests.api.support import BASE, Api, errors_of
@@ -92,3 +92,11 @@ async def test_config_revision_counts_writes_only(api: Api) -> None:
     assert await revision() == start + 1
     await api.client.patch(api.room_url(created["id"]), json={"queue_all": True})
     assert await revision() == start + 2
+
+
+def test_plain_database_urls_get_async_drivers() -> None:
+    """postgresql:// and sqlite:// URLs are given the async drivers; explicit drivers are kept."""
+    assert async_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert async_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert async_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    assert async_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"

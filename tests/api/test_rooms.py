@@ -172,3 +172,11 @@ class TestLists:
             response = await api.client.get(api.rooms_url(), params={"per_page": per_page})
             assert response.status_code == 400
             assert "per_page" in errors_of(response)[0]["message"]
+
+
+async def test_delete_frees_the_routes(api: Api) -> None:
+    """After a room is deleted, another room may take its routes."""
+    room = await api.create_room(cookie_suffix="s", additional_routes=[{"host": "www.example.com"}])
+    await api.client.delete(api.room_url(room["id"]))
+    again = await api.create_room(name="again", host="www.example.com")
+    assert again["host"] == "www.example.com"

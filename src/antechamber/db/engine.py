@@ -22,6 +22,20 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir.resolve() / 'antechamber.db'}"
 
 
+#: Plain scheme -> the async driver Antechamber uses for it.
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def async_url(url: str) -> str:
+    """Give a plain ``postgresql://`` or ``sqlite://`` URL its async driver; others pass unchanged."""
+    scheme, sep, rest = url.partition("://")
+    return f"{_ASYNC_DRIVERS[scheme]}://{rest}" if sep and scheme in _ASYNC_DRIVERS else url
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # SQLite ignores ON DELETE CASCADE unless each connection asks for it.
@@ -54,6 +68,7 @@ class Database:
     """
 
     def __init__(self, url: str, *, pooled: bool | None = None) -> None:
+        url = async_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if pooled is None:
