@@ -1,4 +1,18 @@
-"""The management API: Cloudflare's API v4 for waiting rooms, under ``/client/v4``."""
+"""The management API: Cloudflare's API v4 for waiting rooms, under ``/client/v4``.
+
+Point the official SDK at it and use it as you would Cloudflare::
+
+    import cloudflare
+
+    client = cloudflare.Cloudflare(api_token=TOKEN, base_url="http://127.0.0.1:8080/client/v4")
+    room = client.waiting_rooms.create(
+        zone_id=ZONE_ID, host="shop.example.com", name="shop", new_users_per_minute=200, total_active_users=500
+    )
+
+``TOKEN`` comes from ``antechamber tokens create`` and ``ZONE_ID`` from
+``antechamber zones create example.com``. Error codes are listed in
+:mod:`antechamber.api.errors`; the OpenAPI document is at ``/client/v4/openapi.json``.
+"""
 
 from antechamber.api.app import create_app
 from antechamber.api.status import LiveNumbers, StatusSource, ZeroStatusSource
