@@ -4,8 +4,10 @@
 
     antechamber serve [--data-dir DIR] [--api HOST:PORT] [--gateway HOST:PORT] [--origin URL]
                       [--origin-for HOST=URL ...] [--trusted-proxy CIDR ...] [--min-user-limit N]
-    antechamber demo [--data-dir DIR] [--api ...] [--gateway ...] [--origin-port PORT]
+                      [--gateway-server uvicorn|raw]
+    antechamber demo [--data-dir DIR] [--api ...] [--gateway ...] [--shop HOST:PORT]
     antechamber surge [--url URL] [--visitors N] [--rate R] [--duration S]
+    antechamber simulate [--scenario flash|ramp|event|...] [--visitors N] [--out DIR] ...
     antechamber zones create NAME [--json]
     antechamber zones list [--json]
     antechamber tokens create --scope read|write [--zone ID ...] [--name TEXT] [--json]
@@ -13,7 +15,7 @@
     antechamber tokens revoke TOKEN_ID
     antechamber migrate
 
-Every command takes ``--data-dir`` (env ``ANTECHAMBER_DATA_DIR``, default ``./data``)
+Every command but ``surge`` and ``simulate`` takes ``--data-dir`` (env ``ANTECHAMBER_DATA_DIR``, default ``./data``)
 and ``--database-url`` (env ``ANTECHAMBER_DATABASE_URL``), and migrates the store first.
 """
 
@@ -31,6 +33,7 @@ from antechamber.db import accounts, tokens
 from antechamber.db.engine import Database
 from antechamber.logging import configure_logging
 from antechamber.settings import Settings, parse_bind
+from antechamber.sim.cli import simulate
 from antechamber.surge import MAX_DURATION, MAX_RATE, MAX_VISITORS
 
 T = TypeVar("T")
@@ -260,6 +263,9 @@ def surge(
         fail(str(exc))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+app.command(help="Replay a surge against the real admission core on a virtual clock; report and plot it.")(simulate)
 
 
 @app.command()

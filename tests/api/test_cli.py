@@ -112,6 +112,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
             *data,
             "--api",
             f"127.0.0.1:{port}",
+            # serve also starts the gateway (default 127.0.0.1:8000, which may be taken).
+            "--gateway",
+            f"127.0.0.1:{free_port()}",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

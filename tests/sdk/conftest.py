@@ -76,7 +76,16 @@ class Server:
         self.log_path = log_path
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [antechamber_binary(), "serve", *storage, "--api", f"127.0.0.1:{self.port}"],
+                [
+                    antechamber_binary(),
+                    "serve",
+                    *storage,
+                    "--api",
+                    f"127.0.0.1:{self.port}",
+                    # serve also starts the gateway (default 127.0.0.1:8000, which may be taken).
+                    "--gateway",
+                    f"127.0.0.1:{services.free_port()}",
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
