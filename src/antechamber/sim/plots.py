@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+from PIL import Image
 
 from antechamber.sim.analysis import Analysis
 from antechamber.sim.scenarios import Scenario
@@ -102,6 +104,11 @@ def write_plots(out_dir: Path, scenario: Scenario, analysis: Analysis) -> list[P
 
 
 def _save(fig: Any, path: Path) -> Path:
-    fig.savefig(path, dpi=_DPI)
+    """Save as a 64-colour PNG: line plots lose nothing visible and the files shrink about threefold."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=_DPI, format="png")
     plt.close(fig)
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     return path
