@@ -12,6 +12,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
@@ -171,13 +172,18 @@ def error_reply(status: int, title: str, message: str) -> Reply:
     return Reply(status, page.encode(), [(b"content-type", _HTML), (b"cache-control", b"no-store")])
 
 
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+@lru_cache(maxsize=128)
+def _text_body(message: str) -> bytes:
+    return message.encode() + b"\n"
+
+
 def text_reply(status: int, message: str) -> Reply:
-    """A plain-text answer for the gateway's own endpoints."""
-    return Reply(
-        status,
-        message.encode() + b"\n",
-        [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")],
-    )
+    """A plain-text answer for the gateway's own endpoints (a fresh header list: callers add cookies)."""
+    return Reply(status, _text_body(message), [_TEXT, _NO_STORE])
 
 
 async def send_reply(send: Send, reply: Reply, *, head_only: bool = False, prefix: str = "http") -> None:

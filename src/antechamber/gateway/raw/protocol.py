@@ -61,6 +61,7 @@ class Limits:
 
 
 _NONE = float("inf")
+_ASGI = {"version": "3.0", "spec_version": "2.3"}
 _IDLE, _HEAD, _BODY = 0, 1, 2
 
 
@@ -237,7 +238,7 @@ class HttpProtocol(asyncio.Protocol):
         headers = self._headers
         scope: Scope = {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "asgi": _ASGI,
             "http_version": parser.get_http_version(),
             "server": self.server,
             "client": self.client,
