@@ -275,6 +275,7 @@ INVALID_EVENTS: dict[str, dict[str, Any]] = {
     "only total_active_users": {"total_active_users": 500},
     "only new_users_per_minute": {"new_users_per_minute": 500},
     "total_active_users below 200": {"total_active_users": 199, "new_users_per_minute": 200},
+    "new_users_per_minute above total_active_users": {"total_active_users": 300, "new_users_per_minute": 301},
     "session_duration 31": {"session_duration": 31},
     "queueing_method unknown": {"queueing_method": "lottery"},
     "turnstile_mode unknown": {"turnstile_mode": "sometimes"},
