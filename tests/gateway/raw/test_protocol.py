@@ -282,3 +282,16 @@ class TestUvloop:
                 return bodies
 
         assert [b"GET /fwd/slow/1 0:", b"GET /2", b"POST /fwd/3 2:hi"] == uvloop.run(scenario())
+
+
+class TestHttp10:
+    async def test_unknown_length_body_is_close_delimited(self) -> None:
+        """An HTTP/1.0 client gets an origin body of unknown length unchunked, ended by the close."""
+        async with raw_server() as server:
+            client = await Client.connect(server)
+            await client.send(b"GET /fwd/stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            data = await client.closed()
+            head, _, body = data.partition(b"\r\n\r\n")
+            assert b"transfer-encoding" not in head.lower()
+            assert b"connection: close" in head
+            assert b"one;two;three" == body

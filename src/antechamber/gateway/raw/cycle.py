@@ -113,13 +113,14 @@ class Request:
 class ProxyCycle:
     """``receive``/``send`` for one forwarded request on a raw connection."""
 
-    __slots__ = ("_chunked", "_head", "_length", "_sent", "conn", "request")
+    __slots__ = ("_chunked", "_close_delimited", "_head", "_length", "_sent", "conn", "request")
 
     def __init__(self, conn: HttpProtocol, request: Request) -> None:
         self.conn = conn
         self.request = request
         self._head: bytes | None = None
         self._chunked = False
+        self._close_delimited = False
         #: The Content-Length the application declared (None: chunked or no body).
         self._length: int | None = None
         self._sent = 0
@@ -185,7 +186,7 @@ class ProxyCycle:
         if body and not head_only:
             if self._chunked:
                 parts += (b"%x\r\n" % len(body), body, b"\r\n")
-            elif self._length is not None:
+            elif self._length is not None or self._close_delimited:
                 parts.append(body)
                 self._sent += len(body)
         if not more and self._chunked and not head_only:
@@ -215,8 +216,13 @@ class ProxyCycle:
                     continue
             parts += (lower, b": ", bytes(value), b"\r\n")
         if length is None and status not in _NO_BODY_STATUS and status >= 200 and request.scope["method"] != "HEAD":
-            self._chunked = True
-            parts.append(CHUNKED)
+            if request.scope["http_version"] == "1.0":
+                # HTTP/1.0 has no chunked coding: the end of the connection ends the body.
+                request.keep_alive = False
+                self._close_delimited = True
+            else:
+                self._chunked = True
+                parts.append(CHUNKED)
         self._length = length
         if not request.keep_alive:
             parts.append(CLOSE)
