@@ -48,9 +48,9 @@ async def test_defaults(api: Api, preview_url: str) -> None:
 
 
 async def test_wait_time_and_hours(api: Api, preview_url: str) -> None:
-    """waitTime sets the wait; hours and remaining minutes are split out."""
+    """waitTime sets the wait; hours and remaining minutes are split out; wording is Cloudflare's."""
     text = await page(api, preview_url, waitTime="75")
-    assert "wait=75 fmt=1 hour 15 minutes h=1 m=15" in text
+    assert "wait=75 fmt=More than 1 hour h=1 m=15" in text
 
 
 async def test_force_queue_hides_the_wait(api: Api, preview_url: str) -> None:
@@ -110,3 +110,12 @@ async def test_invalid_template_is_rejected(api: Api) -> None:
     """A template that is not valid Mustache is rejected at upload."""
     body = {"custom_html": "{{/stray}}"}
     await assert_rejected(api, "POST", f"/zones/{api.zone_id}/waiting_rooms/preview", body, 400, 1002, "Mustache")
+
+
+async def test_preview_has_the_visitors_context(api: Api) -> None:
+    """A preview renders with the gateway's full context: localized strings and page sentences too."""
+    response = await api.client.post(
+        f"/zones/{api.zone_id}/waiting_rooms/preview", json={"custom_html": "[{{t.title}}|{{page.lang}}|{{page.dir}}]"}
+    )
+    text = await page(api, response.json()["result"]["preview_url"])
+    assert "[Waiting room|en-US|ltr]" == text

@@ -4,6 +4,7 @@ The query parameters are Cloudflare's (``force_queue``, ``queue_is_full``,
 ``queueing_method``, ``event``, ``shuffle_at_event_start``, ``waitTime``); they
 are mapped onto the same ``cfWaitingRoom`` variables a real queue page gets.
 Invalid values fall back to the defaults, because the page is for eyes, not code.
+The English wording is the core's, so ``waitTimeFormatted`` reads as a visitor would see it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from antechamber.core.estimate import format_duration, format_wait, format_wait_range
 from antechamber.db.ids import format_timestamp
+from antechamber.templates.page import render_queue_page
 
 #: The page a passthrough room "lets you through" to.
 WELCOME_PAGE = (
@@ -40,17 +43,6 @@ def _wait_minutes(query: Mapping[str, str]) -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_WAIT_MINUTES
 
 
-def format_minutes(minutes: int) -> str:
-    """English wait time, e.g. ``"1 minute"``, ``"10 minutes"``, ``"2 hours 5 minutes"``."""
-    hours, rest = divmod(minutes, 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours} hour" + ("s" if hours != 1 else ""))
-    if rest or not hours:
-        parts.append(f"{rest} minute" + ("s" if rest != 1 else ""))
-    return " ".join(parts)
-
-
 def shows_origin(query: Mapping[str, str]) -> bool:
     """Whether the preview stands for the origin (passthrough, nobody held back)."""
     method = _choice(query, "queueing_method", QUEUEING_METHODS)
@@ -69,10 +61,10 @@ def preview_variables(query: Mapping[str, str], now: datetime) -> dict[str, Any]
     wait_known = not (queue_all or prequeueing)
     if method == "random":
         low, middle, high = max(1, wait // 2), wait, wait + wait // 2
-        formatted = f"{format_minutes(low)} to {format_minutes(high)}"
+        formatted = format_wait_range(low, high)
     else:
         low = middle = high = 0
-        formatted = format_minutes(wait)
+        formatted = format_wait(wait)
     until_start = wait if prequeueing else 0
     until_end = until_start + PREVIEW_EVENT_LENGTH if event_active else 0
     return {
@@ -83,8 +75,6 @@ def preview_variables(query: Mapping[str, str], now: datetime) -> dict[str, Any]
         "waitTime50Percentile": middle if wait_known else 0,
         "waitTime75Percentile": high if wait_known else 0,
         "waitTimeFormatted": formatted if wait_known else "unavailable",
-        "waitTimeHours": wait // 60 if wait_known else 0,
-        "waitTimeHourMinutes": wait % 60 if wait_known else 0,
         "queueIsFull": _flag(query, "queue_is_full"),
         "queueAll": queue_all,
         "lastUpdated": format_timestamp(now),
@@ -97,16 +87,20 @@ def preview_variables(query: Mapping[str, str], now: datetime) -> dict[str, Any]
         "isEventActive": event_active,
         "isEventPrequeueing": prequeueing,
         "timeUntilEventStart": until_start,
-        "timeUntilEventStartFormatted": format_minutes(until_start) if prequeueing else "unavailable",
+        "timeUntilEventStartFormatted": format_duration(until_start) if prequeueing else "unavailable",
         "timeUntilEventEnd": until_end,
-        "timeUntilEventEndFormatted": format_minutes(until_end) if event_active else "unavailable",
+        "timeUntilEventEndFormatted": format_duration(until_end) if event_active else "unavailable",
         "shuffleAtEventStart": event_active and _flag(query, "shuffle_at_event_start"),
         "turnstile": "",
         "infiniteQueue": False,
     }
 
 
-def preview_context(query: Mapping[str, str], now: datetime) -> dict[str, Any]:
-    """Template context: the variables at top level and under ``cfWaitingRoom``."""
-    variables = preview_variables(query, now)
-    return {**variables, "cfWaitingRoom": variables}
+def render_preview(template: str, query: Mapping[str, str], now: datetime) -> str:
+    """The stored template rendered exactly as a visitor's queue page would be, in the queried state.
+
+    The same renderer and context as the gateway's (``waitTimeHours``, ``t.*``, ``page.*``
+    included), so what an operator previews is what visitors get; an empty template
+    previews the default page.
+    """
+    return render_queue_page(preview_variables(query, now), language="en-US", custom_html=template)

@@ -10,9 +10,8 @@ from antechamber.api.context import ClockDep, DatabaseDep, write_transaction
 from antechamber.api.envelope import ERROR_RESPONSES, Envelope
 from antechamber.api.errors import not_found
 from antechamber.api.models.zone import PreviewCreated, PreviewInput
-from antechamber.api.preview_page import WELCOME_PAGE, preview_context, shows_origin
+from antechamber.api.preview_page import WELCOME_PAGE, render_preview, shows_origin
 from antechamber.db import previews
-from antechamber.templates.render import render_template
 
 router = APIRouter(tags=["page preview"], responses=ERROR_RESPONSES)
 page_router = APIRouter(include_in_schema=False)
@@ -40,4 +39,4 @@ async def show_preview(preview_id: str, request: Request, db: DatabaseDep, clock
     query = dict(request.query_params)
     if shows_origin(query):
         return HTMLResponse(WELCOME_PAGE, headers=NO_STORE)
-    return HTMLResponse(render_template(template, preview_context(query, clock())), headers=NO_STORE)
+    return HTMLResponse(render_preview(template, query, clock()), headers=NO_STORE)
