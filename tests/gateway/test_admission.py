@@ -48,10 +48,13 @@ class TestOpenedCookies:
         assert admission._open(value, one, T0_MS) is not None
         assert admission._open(value, two, T0_MS) is None
 
-    def test_junk_is_not_remembered(self) -> None:
-        """Values that do not open leave nothing behind."""
-        admission, _ = _setup()
+    def test_junk_and_queued_tickets_are_not_remembered(self) -> None:
+        """Junk, and queued tickets (new on every counted refresh), leave nothing behind."""
+        admission, codec = _setup()
         entry = admission.source.current.rooms["r1"]
         for junk in ("x", "A" * 70, ""):
             assert admission._open(junk, entry, T0_MS) is None
+        queued = Ticket(T0_MS, 0, 0, T0_MS, 0, 0, 0, 0)
+        value = codec.seal(queued, room_id="r1", name=entry.cookie_name)
+        assert queued == admission._open(value, entry, T0_MS)
         assert {} == admission._opened

@@ -154,7 +154,9 @@ class Admission:
         changes; decrypting it again each time is a fifth of the admitted check. A
         value is authenticated ciphertext, so it always opens to the same ticket under
         this codec's keys; only the expiry depends on the time, so it is checked here.
-        Only values that opened are kept (junk cannot fill the table with misses).
+        Only admitted tickets are kept: junk cannot fill the table, and a queued
+        visitor's cookie changes on every counted refresh, so keeping those would only
+        push the admitted visitors out.
         """
         if value is None:
             return None
@@ -164,9 +166,10 @@ class Admission:
             ticket = self.codec.open(value, room_id=entry.room_id, name=entry.cookie_name)
             if ticket is None:
                 return None
-            if len(self._opened) >= _OPENED_MAX:
-                self._opened.clear()  # many distinct visitors: start over rather than grow
-            self._opened[key] = ticket
+            if ticket.accepted_ms:
+                if len(self._opened) >= _OPENED_MAX:
+                    self._opened.clear()  # many distinct visitors: start over rather than grow
+                self._opened[key] = ticket
         return ticket if now_ms < ticket.cookie_expires_ms else None
 
     def revoke(self, entry: RoomEntry, ticket: Ticket | None, visitor: Visitor, now_ms: int) -> tuple[bool, bytes]:
