@@ -140,6 +140,8 @@ def _estimate_measures(record: RunRecord, admitted: metrics.IntArray) -> tuple[d
         "estimate_median_signed_error": float(np.median(signed)) if some else None,
         "estimate_p90_error": float(np.percentile(errors, 90)) if some else None,
         "estimate_median_error_unrounded": float(np.median(raw_errors)) if some else None,
+        # Calibration: for random queueing waitTime is the median, so about half should be served within it.
+        "estimate_served_within_share": float(np.mean(actual <= shown)) if some else None,
     }
     pick = np.linspace(0, errors.size - 1, num=min(errors.size, 3_000)).astype(np.int64)
     return summary, {"actual_minutes": actual[pick].tolist(), "estimate_minutes": shown[pick].tolist()}
