@@ -175,6 +175,22 @@ class TestBadInput:
             await client.send(get("/" + "a" * 4000))
             assert (await client.closed()).startswith(b"HTTP/1.1 414 ")
 
+    async def test_path_escapes_decode_as_utf8(self) -> None:
+        """``%``-escapes decode as UTF-8, as under uvicorn (room prefixes must match alike)."""
+        async with raw_server() as server:
+            client = await Client.connect(server)
+            await client.send(get("/caf%C3%A9/x%20y"))
+            (response,) = await client.responses(1)
+            assert "GET /café/x y".encode() == response.body
+            await client.close()
+
+    async def test_non_ascii_target_is_400(self) -> None:
+        """A raw non-ASCII byte in the request target is refused, as uvicorn does."""
+        async with raw_server() as server:
+            client = await Client.connect(server)
+            await client.send("GET /café HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            assert (await client.closed()).startswith(b"HTTP/1.1 400 ")
+
     async def test_connect_is_refused(self) -> None:
         """CONNECT is not proxied: 405."""
         async with raw_server() as server:

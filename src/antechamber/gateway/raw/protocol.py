@@ -232,9 +232,14 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserInvalidURLError:
             raise _Reject(400, "Bad request target") from None
         raw_path: bytes = url.path or b"/"
-        path = raw_path.decode("latin-1")
+        # As uvicorn: the target must be ASCII, and %-escapes decode as UTF-8, so rooms'
+        # path prefixes match exactly as they do behind the ASGI server.
+        try:
+            path = raw_path.decode("ascii")
+        except UnicodeDecodeError:
+            raise _Reject(400, "Bad request target") from None
         if "%" in path:
-            path = unquote(path, encoding="latin-1")
+            path = unquote(path)
         headers = self._headers
         scope: Scope = {
             "type": "http",
@@ -276,10 +281,10 @@ class HttpProtocol(asyncio.Protocol):
             self._wait(_BODY, self.limits.body_timeout)
 
     def on_body(self, body: bytes) -> None:
+        self._wait(_BODY, self.limits.body_timeout)
         request = self.current
         if request is None or request.discard:
             return
-        self._wait(_BODY, self.limits.body_timeout)
         request.feed(body)
         if request.buffered > self.limits.high_water:
             self.pause_reading("body")
