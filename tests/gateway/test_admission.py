@@ -1,13 +1,15 @@
-"""Admission's caches: opened cookies are remembered, but never outlive their ticket or room."""
+"""Admission's caches: opened cookies are remembered (never beyond their ticket or room), renewals count once."""
 
 from __future__ import annotations
 
 from antechamber.core.cookie import CookieCodec
 from antechamber.core.ticket import Ticket
+from antechamber.core.types import RENEW_STEP_MS
 from antechamber.gateway.admission import Admission
 from antechamber.gateway.config import GatewayConfig, StaticConfig, entry_from_stored
+from antechamber.gateway.request import Visitor
 from antechamber.state.memory import MemoryState
-from tests.gateway.harness import KEYRING, T0_MS, room_body
+from tests.gateway.harness import HOST, KEYRING, T0_MS, Clock, room_body
 
 
 def _setup() -> tuple[Admission, CookieCodec]:
@@ -58,3 +60,31 @@ class TestOpenedCookies:
         value = codec.seal(queued, room_id="r1", name=entry.cookie_name)
         assert queued == admission._open(value, entry, T0_MS)
         assert {} == admission._opened
+
+
+class TestParallelRenewal:
+    def test_requests_in_flight_with_the_old_cookie_renew_once(self) -> None:
+        """Parallel requests carrying a cookie due for renewal count the visitor once, not once each."""
+        clock = Clock()
+        entry = entry_from_stored("r1", "z", room_body())
+        state = MemoryState()
+        admission = Admission(StaticConfig(GatewayConfig([entry])), state, CookieCodec(KEYRING), clock=clock)
+
+        def visit(cookie: str | None) -> tuple[bytes, ...]:
+            headers = [(b"cookie", f"{entry.cookie_name}={cookie}".encode())] if cookie else []
+            visitor = Visitor(HOST, "/", b"", headers, "http", "203.0.113.9", "203.0.113.9")
+            return admission.check(entry, visitor).set_cookies
+
+        def value(set_cookie: bytes) -> str:
+            return set_cookie.decode().split(";")[0].split("=", 1)[1]
+
+        (first,) = visit(None)
+        old = value(first)
+        old_expiry = admission._open(old, entry, clock.now_ms)
+        assert old_expiry is not None
+        clock.advance(RENEW_STEP_MS / 1000 + 1)
+        (renewed,) = visit(old)
+        assert () == visit(old)  # the same old cookie, still in flight: no second renewal
+        assert () == visit(value(renewed))
+        clock.now_ms = old_expiry.expires_ms + 1
+        assert 1 == state.snapshot("r1", clock.now_ms).active

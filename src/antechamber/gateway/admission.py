@@ -145,7 +145,19 @@ class Admission:
             value = self.codec.seal(ticket, room_id=entry.room_id, name=entry.cookie_name)
             flags = cookie_flags(entry.cookie, visitor.secure)
             cookies = (room_cookie(entry.cookie_name, value, max_age_s(ticket, now), flags),)
+            if count and cookie_value is not None and opened is not None and _renewal(opened, ticket):
+                # Requests already in flight with the old cookie (a browser loading a page's
+                # assets in parallel) must not renew it again: each renewal moves the visitor
+                # to the new expiry bucket once more. From now on the old value opens to the
+                # renewed ticket, which needs no renewal, so they pass without a change.
+                self._remember((cookie_value, entry.room_id, entry.cookie_name), ticket)
+                self._remember((value, entry.room_id, entry.cookie_name), ticket)
         return Verdict(entry, config, decision, opened, cookies, now)
+
+    def _remember(self, key: tuple[str, str, str], ticket: Ticket) -> None:
+        if len(self._opened) >= _OPENED_MAX:
+            self._opened.clear()  # many distinct visitors: start over rather than grow
+        self._opened[key] = ticket
 
     def _open(self, value: str | None, entry: RoomEntry, now_ms: int) -> Ticket | None:
         """``codec.open``, remembering tickets by cookie value.
@@ -167,9 +179,7 @@ class Admission:
             if ticket is None:
                 return None
             if ticket.accepted_ms:
-                if len(self._opened) >= _OPENED_MAX:
-                    self._opened.clear()  # many distinct visitors: start over rather than grow
-                self._opened[key] = ticket
+                self._remember(key, ticket)
         return ticket if now_ms < ticket.cookie_expires_ms else None
 
     def revoke(self, entry: RoomEntry, ticket: Ticket | None, visitor: Visitor, now_ms: int) -> tuple[bool, bytes]:
@@ -188,6 +198,16 @@ class Admission:
         """The ticket in the visitor's cookie for this room (None when missing or invalid)."""
         value = cookie_values(visitor.headers, (entry.cookie_name,)).get(entry.cookie_name)
         return self.codec.open(value, room_id=entry.room_id, name=entry.cookie_name, now_ms=now_ms)
+
+
+def _renewal(opened: Ticket, ticket: Ticket) -> bool:
+    """``ticket`` is ``opened``'s session with a later expiry (nothing else changed)."""
+    return (
+        opened.accepted_ms != 0
+        and ticket.accepted_ms == opened.accepted_ms
+        and ticket.arrival_ms == opened.arrival_ms
+        and ticket.expires_ms > opened.expires_ms
+    )
 
 
 def page_language(visitor: Visitor, config: RoomConfig) -> tuple[str, bytes | None]:
