@@ -110,9 +110,9 @@ class TestRouting:
         assert "path" in second.json()
         assert "text/html; charset=utf-8" == queued.headers["content-type"]  # the queue page
 
-    async def test_origins_per_host(self, tmp_path: Path) -> None:
+    async def test_origins_per_host(self, tmp_path: Path, gateway_server: str) -> None:
         """A host mapped to its own origin goes there; other hosts use the default origin."""
-        async with running_site(tmp_path, origin_url="http://127.0.0.1:9") as site:
+        async with running_site(tmp_path, origin_url="http://127.0.0.1:9", server=gateway_server) as site:
             gateway = site.gateway
             from antechamber.gateway.upstream import Origin
 
@@ -165,18 +165,18 @@ class TestOriginCommands:
 
 
 class TestOriginErrors:
-    async def test_unreachable_origin_is_502(self, tmp_path: Path) -> None:
+    async def test_unreachable_origin_is_502(self, tmp_path: Path, gateway_server: str) -> None:
         """An origin that refuses connections gives a clear 502 page."""
-        async with running_site(tmp_path, origin_url="http://127.0.0.1:9") as site:
+        async with running_site(tmp_path, origin_url="http://127.0.0.1:9", server=gateway_server) as site:
             await site.add_room(total_active_users=5, new_users_per_minute=60)
             async with site.visitor() as visitor:
                 response = await visitor.get("/")
         assert 502 == response.status_code
         assert "Bad gateway" in response.text and "no-store" == response.headers["cache-control"]
 
-    async def test_slow_origin_is_504(self, tmp_path: Path) -> None:
+    async def test_slow_origin_is_504(self, tmp_path: Path, gateway_server: str) -> None:
         """An origin that does not answer within the read timeout gives a 504 page."""
-        async with running_site(tmp_path, read_timeout=0.2) as site:
+        async with running_site(tmp_path, read_timeout=0.2, server=gateway_server) as site:
             async with site.visitor() as visitor:
                 response = await visitor.get("/slow")
         assert 504 == response.status_code

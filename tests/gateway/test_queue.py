@@ -243,9 +243,9 @@ class TestCookieAttributes:
         assert cookie is not None and "; Secure" in cookie and "SameSite=None" in cookie
         assert "https" == response.json()["headers"]["x-forwarded-proto"]
 
-    async def test_forwarded_proto_ignored_from_untrusted_peer(self, tmp_path: Path) -> None:
+    async def test_forwarded_proto_ignored_from_untrusted_peer(self, tmp_path: Path, gateway_server: str) -> None:
         """X-Forwarded-Proto from a peer outside trusted_proxies is ignored and replaced for the origin."""
-        async with running_site(tmp_path, trusted_proxies=("10.0.0.0/8",)) as site:
+        async with running_site(tmp_path, trusted_proxies=("10.0.0.0/8",), server=gateway_server) as site:
             await site.add_room(total_active_users=5, new_users_per_minute=60)
             headers = {"x-forwarded-proto": "https", "x-forwarded-for": "6.6.6.6"}
             async with site.visitor(**headers) as visitor:
