@@ -2,7 +2,10 @@
 
 Modules, hot path first:
 
-- ``app``: the ASGI app and :func:`~antechamber.gateway.app.create_gateway`.
+- ``app``: the ASGI app and :func:`~antechamber.gateway.app.create_gateway`; ``Gateway.handle``
+  decides a request without I/O for every front end.
+- ``raw``: the raw asyncio + httptools HTTP/1.1 front end
+  (:func:`~antechamber.gateway.raw.serve_gateway_raw`), an alternative to an ASGI server.
 - ``admission``: route → effective config → cookie → decide → counters, shared by every mode.
 - ``proxy`` / ``websocket``: streaming HTTP and WebSocket bridging to the origin.
 - ``forward_auth``: ``/.antechamber/*`` (auth for Caddy/Traefik and nginx, the nginx page, revoke).
