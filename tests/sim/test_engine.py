@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from antechamber.core.config import RoomSettings
 from antechamber.sim.crowd import ABANDON, CrowdSpec, draw_crowd
-from antechamber.sim.engine import RunRecord, simulate_crowd
+from antechamber.sim.engine import RunRecord, load_record, save_record, simulate_crowd
 from antechamber.sim.metrics import normalised_kendall_tau
 from antechamber.sim.plan import RoomPlan
 from tests.sim.fake_core import fake_core
@@ -51,3 +53,13 @@ class TestSimulateCrowd:
         record = _run()
         assert record.sample_ms[0] == 0
         assert record.sample_ms[-1] > record.end_ms - 10_000
+
+    def test_record_survives_save_and_load(self, tmp_path: Path) -> None:
+        """A saved record loads back field for field, so an analysis can be redone without re-simulating."""
+        record = _run()
+        record.code_version = "abc1234"
+        save_record(record, tmp_path / "record.npz")
+        loaded = load_record(tmp_path / "record.npz")
+        assert record.admitted_ms == loaded.admitted_ms
+        assert record.session_ends_ms == loaded.session_ends_ms
+        assert (record.requests, "abc1234") == (loaded.requests, loaded.code_version)

@@ -77,6 +77,7 @@ _SCALAR_FIELDS = (
     "cpu_seconds",
     "cookies_checked",
     "cookie_mismatches",
+    "code_version",
 )
 _LIST_FIELDS = tuple(name for name in RunRecord.__dataclass_fields__ if name not in _SCALAR_FIELDS)
 
