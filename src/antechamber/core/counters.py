@@ -66,6 +66,11 @@ class Deltas:
     admission attempt while people were waiting: it marks the second as one that
     measured the outflow; ``admitted_open`` of the admissions were made then and
     count towards that outflow.
+
+    ``moves_visitor`` marks the changes of one visitor's cookie moving between
+    slots (a renewal, a counted refresh, an admission out of the queue, a
+    revocation), never a merged batch: parallel requests carry the same cookie,
+    so a backend may drop a repeat whose source slot is already empty.
     """
 
     active: tuple[tuple[int, int], ...] = ()
@@ -74,6 +79,7 @@ class Deltas:
     pace_us: int = 0
     queue_open: bool = False
     admitted_open: int = 0
+    moves_visitor: bool = False
 
     def __bool__(self) -> bool:
         return bool(

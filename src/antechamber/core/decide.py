@@ -152,7 +152,7 @@ def decide(
         reason: Reason = "queue_all" if config.queue_all else "prequeue"
         if counted:
             ticket, waiting = _place(ticket, now_ms)
-            deltas = Deltas(waiting=waiting) if waiting else NO_DELTAS
+            deltas = Deltas(waiting=waiting, moves_visitor=True) if waiting else NO_DELTAS
         else:
             deltas = NO_DELTAS
         return Decision(
@@ -201,7 +201,7 @@ def _attempt(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms:
         return Decision(Outcome.QUEUE, ticket, deltas, info, "full")
     ticket, waiting = _place(ticket, now_ms)
     info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=full, rate=rate)
-    return Decision(Outcome.QUEUE, ticket, Deltas(waiting=waiting, queue_open=True), info, "queued")
+    return Decision(Outcome.QUEUE, ticket, Deltas(waiting=waiting, queue_open=True, moves_visitor=True), info, "queued")
 
 
 def _new_ticket(config: RoomConfig, now_ms: int, rng: Random) -> Ticket:
@@ -270,6 +270,7 @@ def _admit(config: RoomConfig, ticket: Ticket, now_ms: int, reason: Reason, *, q
         pace_us=(MINUTE_MS * 1000) // max(1, config.new_users_per_minute),
         queue_open=queue_open,
         admitted_open=1 if queue_open else 0,
+        moves_visitor=ticket.placed,
     )
     return Decision(Outcome.ORIGIN, admitted, deltas, None, reason)
 
@@ -295,7 +296,7 @@ def _renew(config: RoomConfig, ticket: Ticket, now_ms: int) -> Decision:
         ticket.event_tag,
         ticket.flags,
     )
-    deltas = Deltas(active=((ticket.expires_ms // BUCKET_MS, -1), (expires // BUCKET_MS, 1)))
+    deltas = Deltas(active=((ticket.expires_ms // BUCKET_MS, -1), (expires // BUCKET_MS, 1)), moves_visitor=True)
     return Decision(Outcome.ORIGIN, renewed, deltas, None, "session")
 
 

@@ -191,7 +191,9 @@ class Admission:
         """
         dropped = ticket is not None and ticket.session_valid(now_ms)
         if dropped and ticket is not None:
-            self.state.apply(entry.room_id, Deltas(active=((ticket.expires_ms // BUCKET_MS, -1),)), now_ms)
+            self.state.apply(
+                entry.room_id, Deltas(active=((ticket.expires_ms // BUCKET_MS, -1),), moves_visitor=True), now_ms
+            )
         return dropped, clear_room_cookie(entry.cookie_name, cookie_flags(entry.cookie, visitor.secure))
 
     def session_of(self, entry: RoomEntry, visitor: Visitor, now_ms: int) -> Ticket | None:

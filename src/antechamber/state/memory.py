@@ -93,6 +93,8 @@ class _Room:
         return sum(get(s, 0) for s in range(now_s, (now_ms + FIFO_LOOKAHEAD_MS) // BUCKET_MS + 1))
 
     def apply(self, deltas: Deltas, now_ms: int) -> None:
+        if self._duplicate(deltas):
+            return
         for expiry_s, n in deltas.active:
             if expiry_s >= self.active_floor_s:  # an expired second's users already left
                 self.active[expiry_s] = self.active.get(expiry_s, 0) + n
@@ -120,6 +122,28 @@ class _Room:
             self.adm_open_total += deltas.admitted_open
         if deltas.pace_us:
             self.pace_tat_us = max(self.pace_tat_us, now_ms * 1000) + deltas.pace_us
+
+    def _duplicate(self, deltas: Deltas) -> bool:
+        """Whether ``deltas`` repeat a change the same cookie already made (parallel requests).
+
+        A browser loads a page and its assets in parallel, all with one cookie, so
+        a renewal or an admission out of the queue arrives several times at once.
+        Counting each would add phantom users; without any per-visitor record,
+        the counters tell a repeat by the slot it moves out of being empty already.
+        """
+        if not deltas.moves_visitor:
+            return False
+        active = deltas.active
+        if active and active[0][1] == -1:
+            # A renewal (old expiry -1, new +1) or a revocation (-1): the old slot must hold someone.
+            old_s = active[0][0]
+            return old_s >= self.active_floor_s and self.active.get(old_s, 0) <= 0
+        if deltas.admitted and len(deltas.waiting) == 1 and deltas.waiting[0][2] == -1:
+            # An admission out of the queue takes the user's place, which must still be there.
+            position_s, bucket, _ = deltas.waiting[0]
+            held = self.waiting.count(position_s, bucket)
+            return held is not None and held <= 0
+        return False
 
     def memory_bytes(self) -> int:
         return (

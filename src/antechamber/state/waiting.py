@@ -170,16 +170,28 @@ class WaitingCounters:
         if bucket >= self._present_from:
             self._present.add(i, n)
 
+    def count(self, position_s: int, bucket: int) -> int | None:
+        """Users counted at ``position_s`` in ``bucket``; None when that bucket holds no row (dropped)."""
+        row = self._rows.get(bucket)
+        if row is None:
+            return None
+        i = position_s - self._base
+        return row[i] if 0 <= i < len(row) else 0
+
     def move(self, position_s: int, from_bucket: int, to_bucket: int, n: int = 1) -> None:
         """Move ``n`` users at ``position_s`` to a newer refresh bucket (a counted refresh).
 
         The place does not change, so the tree over everyone is untouched and
-        the tree over present users only changes for a user coming back.
+        the tree over present users only changes for a user coming back. A move
+        out of a slot that holds fewer than ``n`` is a duplicate: the same cookie
+        sent by parallel requests, already moved by the first of them.
         """
         row = self._rows.get(from_bucket)
         i = position_s - self._base
         if row is None or i < 0 or i >= len(row):
             self.add(position_s, to_bucket, n)  # the old bucket was dropped: a fresh place
+            return
+        if row[i] < n:
             return
         row[i] -= n
         new_row = self._rows.get(to_bucket)
