@@ -98,14 +98,18 @@ class ConfigFollower:
         self.current: GatewayConfig = EMPTY_CONFIG
         self._task: asyncio.Task[None] | None = None
         self._failing = False
+        # Polls run one at a time: a poll that read the store before a write must not
+        # swap its older configuration in after a later poll already saw the write.
+        self._refreshing = asyncio.Lock()
 
     async def refresh(self) -> bool:
         """Poll once; return whether a new configuration was swapped in."""
-        stored = await load_stored(self.database)
-        version = fingerprint(stored)
-        if version == self.current.version:
-            return False
-        self.current = build_config(stored, version=version, cookie_prefix=self.cookie_prefix)
+        async with self._refreshing:
+            stored = await load_stored(self.database)
+            version = fingerprint(stored)
+            if version == self.current.version:
+                return False
+            self.current = build_config(stored, version=version, cookie_prefix=self.cookie_prefix)
         logger.info("gateway configuration loaded: %d rooms (version %s)", len(self.current.rooms), version[:12])
         if self.on_change is not None:
             self.on_change(self.current)
