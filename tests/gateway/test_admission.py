@@ -50,16 +50,18 @@ class TestOpenedCookies:
         assert admission._open(value, one, T0_MS) is not None
         assert admission._open(value, two, T0_MS) is None
 
-    def test_junk_and_queued_tickets_are_not_remembered(self) -> None:
-        """Junk, and queued tickets (new on every counted refresh), leave nothing behind."""
+    def test_junk_is_not_remembered_and_queued_tickets_are_kept_apart(self) -> None:
+        """Junk leaves nothing behind; queued tickets (new on every counted refresh) stay out of the admitted table."""
         admission, codec = _setup()
         entry = admission.source.current.rooms["r1"]
         for junk in ("x", "A" * 70, ""):
             assert admission._open(junk, entry, T0_MS) is None
+        assert ({}, {}) == (admission._opened, admission._queued)
         queued = Ticket(T0_MS, 0, 0, T0_MS, 0, 0, 0, 0)
         value = codec.seal(queued, room_id="r1", name=entry.cookie_name)
         assert queued == admission._open(value, entry, T0_MS)
         assert {} == admission._opened
+        assert [queued] == list(admission._queued.values())
 
 
 class TestParallelRenewal:

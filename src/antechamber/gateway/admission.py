@@ -38,6 +38,8 @@ BypassCheck = Callable[[RoomEntry, Visitor], bool]
 _NEVER = 1 << 62
 #: Opened cookies remembered (about 200 bytes each): the admitted visitors of a busy node.
 _OPENED_MAX = 16384
+#: Queued visitors' opened cookies (each lives until the visitor's next counted refresh).
+_QUEUED_MAX = 4096
 _LANG_COOKIE_BYTES = LANG_COOKIE.encode()
 
 
@@ -72,7 +74,7 @@ class Verdict:
 class Admission:
     """Decides requests against the configuration in force and the room state."""
 
-    __slots__ = ("_bypass", "_cache", "_opened", "clock", "codec", "rng", "source", "state")
+    __slots__ = ("_bypass", "_cache", "_opened", "_queued", "clock", "codec", "rng", "source", "state")
 
     def __init__(
         self,
@@ -94,6 +96,7 @@ class Admission:
         self._cache: dict[str, tuple[RoomEntry, RoomConfig, int, int]] = {}
         # (cookie value, room id, cookie name) -> the ticket it opened to
         self._opened: dict[tuple[str, str, str], Ticket] = {}
+        self._queued: dict[tuple[str, str, str], Ticket] = {}
 
     def route(self, host: str, path: str) -> RoomEntry | None:
         """The room covering ``host`` and ``path`` in the configuration in force."""
@@ -166,20 +169,24 @@ class Admission:
         changes; decrypting it again each time is a fifth of the admitted check. A
         value is authenticated ciphertext, so it always opens to the same ticket under
         this codec's keys; only the expiry depends on the time, so it is checked here.
-        Only admitted tickets are kept: junk cannot fill the table, and a queued
-        visitor's cookie changes on every counted refresh, so keeping those would only
-        push the admitted visitors out.
+        Only values that opened are kept, so junk cannot fill the tables. Queued
+        visitors' tickets go to a table of their own: their cookie changes on every
+        counted refresh, and those one-time values must not push admitted visitors out.
         """
         if value is None:
             return None
         key = (value, entry.room_id, entry.cookie_name)
-        ticket = self._opened.get(key)
+        ticket = self._opened.get(key) or self._queued.get(key)
         if ticket is None:
             ticket = self.codec.open(value, room_id=entry.room_id, name=entry.cookie_name)
             if ticket is None:
                 return None
             if ticket.accepted_ms:
                 self._remember(key, ticket)
+            else:
+                if len(self._queued) >= _QUEUED_MAX:
+                    self._queued.clear()
+                self._queued[key] = ticket
         return ticket if now_ms < ticket.cookie_expires_ms else None
 
     def revoke(self, entry: RoomEntry, ticket: Ticket | None, visitor: Visitor, now_ms: int) -> tuple[bool, bytes]:
