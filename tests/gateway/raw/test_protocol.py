@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 import uvloop
 
 from tests.gateway.raw.support import UPSTREAM, Client, raw_server
@@ -153,6 +154,22 @@ class TestBadInput:
             data = await client.closed()
             assert data.startswith(b"HTTP/1.1 200 OK\r\n")
             assert data.index(b"GET /fwd/slow/x") < data.index(b"HTTP/1.1 400 Bad Request\r\n")
+
+    @pytest.mark.parametrize(
+        "head",
+        [
+            b"Content-Length: 3\r\nTransfer-Encoding: chunked",
+            b"Content-Length: 3\r\nContent-Length: 5",
+            b"Transfer-Encoding: chunked, gzip",
+        ],
+    )
+    async def test_ambiguous_body_framing_is_400(self, head: bytes) -> None:
+        """Framing that two parsers could read differently (request smuggling) is refused."""
+        async with raw_server() as server:
+            client = await Client.connect(server)
+            await client.send(b"POST /fwd/a HTTP/1.1\r\nHost: t\r\n" + head + b"\r\n\r\n0\r\n\r\nabcde")
+            assert (await client.closed()).startswith(b"HTTP/1.1 400 ")
+        assert all(r.target != "/fwd/a" for r in UPSTREAM.requests)
 
     async def test_oversize_headers_are_431(self) -> None:
         """A head above the limit is 431."""
