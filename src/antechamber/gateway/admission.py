@@ -27,7 +27,7 @@ from antechamber.gateway.cookies import (
     max_age_s,
     room_cookie,
 )
-from antechamber.gateway.pages import supported_language
+from antechamber.gateway.pages import Reply, queue_reply, supported_language
 from antechamber.gateway.request import Visitor, cookie_values, query_param
 from antechamber.state.base import RoomState
 
@@ -234,3 +234,26 @@ def page_language(visitor: Visitor, config: RoomConfig) -> tuple[str, bytes | No
         if remembered:
             return remembered, None
     return config.default_template_language, None
+
+
+def visitor_queue_reply(verdict: Verdict, visitor: Visitor, *, status: int | None = None) -> Reply:
+    """The queue or reject page (or JSON) for a held visitor, in their language.
+
+    A ``?lang=`` choice is remembered with a cookie; ``status`` overrides the room's
+    ``queueing_status_code`` (forward auth for Caddy and Traefik needs a non-2xx).
+    The room cookie is the caller's to add: the nginx page endpoint re-sends its own.
+    """
+    info = verdict.decision.info
+    assert info is not None  # QUEUE and REJECT decisions always carry it
+    language, remember = page_language(visitor, verdict.config)
+    reply = queue_reply(
+        verdict.config,
+        info,
+        reject=verdict.outcome is Outcome.REJECT,
+        language=language,
+        wants_json=visitor.wants_json(),
+        status=status,
+    )
+    if remember is not None:
+        reply.headers.append((b"set-cookie", remember))
+    return reply

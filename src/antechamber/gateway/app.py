@@ -18,10 +18,10 @@ from typing import Any
 
 from antechamber.core.cookie import CookieCodec
 from antechamber.core.types import Outcome, Random
-from antechamber.gateway.admission import Admission, BypassCheck, Clock, Verdict, page_language, wall_clock_ms
+from antechamber.gateway.admission import Admission, BypassCheck, Clock, Verdict, visitor_queue_reply, wall_clock_ms
 from antechamber.gateway.config import ConfigSource
 from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
-from antechamber.gateway.pages import Reply, Send, queue_reply, send_reply, text_reply
+from antechamber.gateway.pages import Reply, Send, send_reply, text_reply
 from antechamber.gateway.proxy import Hop, OnCommand, Receive, forward
 from antechamber.gateway.request import (
     DEFAULT_TRUSTED,
@@ -148,20 +148,8 @@ class Gateway:
         return verdict.set_cookies
 
     def _queue_reply(self, verdict: Verdict, visitor: Visitor) -> Reply:
-        info = verdict.decision.info
-        if info is None:  # pragma: no cover - QUEUE and REJECT decisions always carry it
-            return text_reply(503, "Waiting room unavailable")
-        language, remember = page_language(visitor, verdict.config)
-        reply = queue_reply(
-            verdict.config,
-            info,
-            reject=verdict.outcome is Outcome.REJECT,
-            language=language,
-            wants_json=visitor.wants_json(),
-        )
+        reply = visitor_queue_reply(verdict, visitor)
         reply.headers.extend((b"set-cookie", c) for c in verdict.set_cookies)
-        if remember is not None:
-            reply.headers.append((b"set-cookie", remember))
         return reply
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -32,9 +32,8 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
-from antechamber.core.types import Outcome
-from antechamber.gateway.admission import Admission, Verdict, page_language
-from antechamber.gateway.pages import Reply, Send, queue_reply, send_reply, text_reply
+from antechamber.gateway.admission import Admission, visitor_queue_reply
+from antechamber.gateway.pages import Reply, Send, send_reply, text_reply
 from antechamber.gateway.request import (
     TrustedProxies,
     Visitor,
@@ -120,24 +119,8 @@ class ForwardAuth:
         elif nginx:
             reply = text_reply(401, "queued")
         else:
-            reply = self._queue_page(verdict, visitor, status=FORWARD_AUTH_QUEUE_STATUS)
+            reply = visitor_queue_reply(verdict, visitor, status=FORWARD_AUTH_QUEUE_STATUS)
         reply.headers.extend((b"set-cookie", c) for c in verdict.set_cookies)
-        return reply
-
-    def _queue_page(self, verdict: Verdict, visitor: Visitor, *, status: int | None) -> Reply:
-        info = verdict.decision.info
-        assert info is not None  # QUEUE and REJECT decisions always carry it
-        language, remember = page_language(visitor, verdict.config)
-        reply = queue_reply(
-            verdict.config,
-            info,
-            reject=verdict.outcome is Outcome.REJECT,
-            language=language,
-            wants_json=visitor.wants_json(),
-            status=status,
-        )
-        if remember is not None:
-            reply.headers.append((b"set-cookie", remember))
         return reply
 
     def _page(self, visitor: Visitor) -> Reply:
@@ -154,7 +137,7 @@ class ForwardAuth:
             path = "/" + visitor.path.lstrip("/")
             location = path + (f"?{visitor.query_string.decode('latin-1')}" if visitor.query_string else "")
             return Reply(303, b"", [(b"location", location.encode("latin-1")), (b"cache-control", b"no-store")])
-        reply = self._queue_page(verdict, visitor, status=None)
+        reply = visitor_queue_reply(verdict, visitor)
         if fresh and forwarded:
             # Re-send the auth answer's cookie exactly as issued (one per header line).
             cookie = next((p for p in forwarded.split(", ") if p.startswith(entry.cookie_name + "=")), None)
