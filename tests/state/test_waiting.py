@@ -124,3 +124,17 @@ def test_draining_front_is_compacted() -> None:
         c.expire(now_ms)  # everything older than 5 minutes is gone
     assert c.total <= 31
     assert c.memory_bytes() < 200_000
+
+
+def test_places_in_random_order_keep_memory_to_their_span() -> None:
+    """A shuffled prequeue (places in random order over 30 minutes) sizes the arrays to that span, not beyond."""
+    import random
+
+    counters = WaitingCounters()
+    rng = random.Random(3)
+    now_s, bucket = 1_800_000_000, 180_000_000
+    for _ in range(20_000):
+        counters.add(now_s + rng.randrange(1800), bucket, 1)
+    assert 20_000 == counters.total
+    # 1,800 seconds fit in 2,048 slots; doubling once more for spare room is the most allowed.
+    assert counters.memory_bytes() < 256 * 1024
