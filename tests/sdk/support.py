@@ -126,6 +126,17 @@ def new_event(
     return event
 
 
+def edit_event(client: cloudflare.Cloudflare, zone_id: str, room_id: str, event: Event, **changes: Any) -> Event | None:
+    """PATCH ``event`` with ``changes``; the SDK also requires name and times, sent as they are unless changed."""
+    params: dict[str, Any] = {
+        "name": str(event.name),
+        "event_start_time": str(event.event_start_time),
+        "event_end_time": str(event.event_end_time),
+    }
+    params.update(changes)
+    return client.waiting_rooms.events.edit(str(event.id), zone_id=zone_id, waiting_room_id=room_id, **params)
+
+
 def assert_cloudflare_error(error: cloudflare.APIStatusError, status: int) -> tuple[int, str]:
     """The error is Cloudflare's envelope with ``success: false``; return its first (code, message)."""
     assert status == error.status_code

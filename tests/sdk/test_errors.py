@@ -14,6 +14,7 @@ import pytest
 from tests.sdk.support import (
     ApiServer,
     assert_cloudflare_error,
+    edit_event,
     iso,
     new_event,
     new_room,
@@ -380,11 +381,11 @@ class TestInvalidEvent:
             cf,
             api_server.zone_id,
             rid,
-            lambda: cf.waiting_rooms.events.edit(
-                str(second.id),
-                zone_id=api_server.zone_id,
-                waiting_room_id=rid,
-                name=str(second.name),
+            lambda: edit_event(
+                cf,
+                api_server.zone_id,
+                rid,
+                second,
                 event_start_time=str(first.event_start_time),
                 event_end_time=str(first.event_end_time),
             ),
@@ -399,15 +400,7 @@ class TestInvalidEvent:
             cf,
             api_server.zone_id,
             rid,
-            lambda: cf.waiting_rooms.events.edit(
-                str(event.id),
-                zone_id=api_server.zone_id,
-                waiting_room_id=rid,
-                name=str(event.name),
-                event_start_time=str(event.event_start_time),
-                event_end_time=str(event.event_end_time),
-                new_users_per_minute=None,
-            ),
+            lambda: edit_event(cf, api_server.zone_id, rid, event, new_users_per_minute=None),
         )
 
     def test_edit_dropping_prequeue_of_shuffled_event(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
@@ -429,15 +422,7 @@ class TestInvalidEvent:
             cf,
             api_server.zone_id,
             rid,
-            lambda: cf.waiting_rooms.events.edit(
-                str(event.id),
-                zone_id=api_server.zone_id,
-                waiting_room_id=rid,
-                name=str(event.name),
-                event_start_time=str(event.event_start_time),
-                event_end_time=str(event.event_end_time),
-                prequeue_start_time=None,
-            ),
+            lambda: edit_event(cf, api_server.zone_id, rid, event, prequeue_start_time=None),
         )
 
     def test_edit_breaking_times(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:

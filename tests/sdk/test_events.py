@@ -8,7 +8,19 @@ from typing import Any
 import cloudflare
 from cloudflare.types.waiting_rooms import Event
 
-from tests.sdk.support import HEX32, ApiServer, info, iso, new_event, new_room, now, parse_ts, raises, unique
+from tests.sdk.support import (
+    HEX32,
+    ApiServer,
+    edit_event,
+    info,
+    iso,
+    new_event,
+    new_room,
+    now,
+    parse_ts,
+    raises,
+    unique,
+)
 
 #: The event fields that default to null, meaning "inherit the room's current value".
 OVERRIDES = (
@@ -198,15 +210,7 @@ class TestUpdateEditDelete:
         rid = str(room.id)
         event = new_event(cf, api_server.zone_id, rid, session_duration=15)
         assert 15 == event.session_duration
-        edited = cf.waiting_rooms.events.edit(
-            str(event.id),
-            zone_id=api_server.zone_id,
-            waiting_room_id=rid,
-            name=str(event.name),
-            event_start_time=str(event.event_start_time),
-            event_end_time=str(event.event_end_time),
-            session_duration=None,
-        )
+        edited = edit_event(cf, api_server.zone_id, rid, event, session_duration=None)
         assert edited is not None and edited.session_duration is None
         details = cf.waiting_rooms.events.details.get(str(event.id), zone_id=api_server.zone_id, waiting_room_id=rid)
         assert details is not None and 6 == details.session_duration
