@@ -7,12 +7,18 @@ configuration in front of a real origin and the gateway with one room.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
-from tests.integration.support import HOST, SMALL_ROOM, GatewayServer, Origin
+from tests.integration.support import HOST, SMALL_ROOM, GatewayServer, Origin, run_gateway, run_origin
+
+#: Starts a proxy: (its work dir, the gateway's port, the origin's port) -> its port.
+ProxyRunner = Callable[[Path, int, int], contextlib.AbstractContextManager[int]]
 
 ROOM_COOKIE = "__cfwaitingroom"
 SMALL_ROOM_COOKIE = f"__cfwaitingroom_{SMALL_ROOM['cookie_suffix']}"
@@ -34,6 +40,22 @@ class Site:
         if cookie is not None:
             headers["Cookie"] = cookie
         return httpx.request(method, self.url + path, headers=headers, content=body, timeout=10)
+
+
+@contextlib.contextmanager
+def run_site(workdir: Path, run_proxy: ProxyRunner) -> Iterator[Site]:
+    """Origin, gateway (main room with revoke, two-user room) and the proxy in front, all stopped after."""
+    with (
+        run_origin() as origin,
+        run_gateway(
+            workdir / "gateway",
+            f"http://127.0.0.1:{origin.port}",
+            extra_rooms=[SMALL_ROOM],
+            enabled_origin_commands=["revoke"],
+        ) as gw,
+        run_proxy(workdir / "proxy", gw.port, origin.port) as port,
+    ):
+        yield Site(origin, gw, f"http://127.0.0.1:{port}")
 
 
 def room_cookie(response: httpx.Response, name: str = ROOM_COOKIE) -> str | None:

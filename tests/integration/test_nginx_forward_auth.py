@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.contract import ForwardAuthContract, Site
-from tests.integration.support import SMALL_ROOM, run_gateway, run_nginx, run_origin
+from tests.integration.contract import ForwardAuthContract, Site, run_site
+from tests.integration.support import run_nginx
 
 pytestmark = pytest.mark.nginx
 
@@ -15,18 +15,8 @@ pytestmark = pytest.mark.nginx
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Origin, gateway (main room with revoke, two-user room) and nginx, started once for the module."""
-    workdir = tmp_path_factory.mktemp("nginx-forward-auth")
-    with (
-        run_origin() as origin,
-        run_gateway(
-            workdir / "gateway",
-            f"http://127.0.0.1:{origin.port}",
-            extra_rooms=[SMALL_ROOM],
-            enabled_origin_commands=["revoke"],
-        ) as gw,
-        run_nginx(workdir / "nginx", gw.port, origin.port) as port,
-    ):
-        yield Site(origin, gw, f"http://127.0.0.1:{port}")
+    with run_site(tmp_path_factory.mktemp("nginx-forward-auth"), run_nginx) as site:
+        yield site
 
 
 @pytest.fixture
