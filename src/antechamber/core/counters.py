@@ -134,6 +134,13 @@ class RoomSnapshot:
     seconds in which queued users were trying to get in, and the users let in
     while others were waiting; together they measure the outflow.
     ``expiring``: sessions counted in ``active`` that end within ``FIFO_LOOKAHEAD_MS``.
+
+    ``allowance`` and ``pool`` are for a node that shares the room with others
+    (the Redis backend): ``allowance`` is how many users this node may still
+    let in on its own share of the free slots (None: one node holds the room,
+    no share applies), and ``pool`` says the shared pool may have slots for it
+    to draw when that share is spent. The free slots and the FIFO line stay
+    global; the allowance only bounds what this node admits.
     """
 
     now_ms: int = 0
@@ -146,6 +153,8 @@ class RoomSnapshot:
     admitted_open: int = 0
     queue: QueueView = EMPTY_QUEUE
     expiring: int = 0
+    allowance: int | None = None
+    pool: bool = False
 
     def with_deltas(self, deltas: Deltas) -> RoomSnapshot:
         """This snapshot with ``deltas`` folded in, for callers that reuse one snapshot.
@@ -173,4 +182,6 @@ class RoomSnapshot:
             self.admitted_open + deltas.admitted_open,
             self.queue,
             self.expiring,
+            None if self.allowance is None else self.allowance - deltas.admitted,
+            self.pool,
         )

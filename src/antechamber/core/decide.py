@@ -46,6 +46,7 @@ Reason = Literal[
     "reject",  # reject method
     "infinite",  # failed the challenge under infinite_queue
     "websocket",  # WebSocket upgrade without a valid session
+    "draw",  # its turn, but this node's share is spent: draw from the shared pool, then decide again
 ]
 
 
@@ -190,7 +191,13 @@ def _attempt(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms:
             ahead = snapshot.queue.ahead(ticket.position_s) if placed else snapshot.present
             win = ahead < free or ahead < fifo_window(config, snapshot, now_ms)
         if win:
-            return _admit(config, ticket, now_ms, "admitted", queue_open=queue_open)
+            allowance = snapshot.allowance
+            if allowance is None or allowance > 0:
+                return _admit(config, ticket, now_ms, "admitted", queue_open=queue_open)
+            if snapshot.pool:
+                # Nothing is counted: the caller draws a slot and decides again.
+                info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE)
+                return Decision(Outcome.QUEUE, ticket, NO_DELTAS, info, "draw")
     rate = outflow_per_minute(config, snapshot)
     full = queue_is_full(config, snapshot, rate)
     if full and not placed:

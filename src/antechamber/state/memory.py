@@ -13,6 +13,7 @@ import sys
 
 from antechamber.core.counters import Deltas, RoomSnapshot
 from antechamber.core.types import BUCKET_MS, FIFO_LOOKAHEAD_MS, OUTFLOW_WINDOW_S
+from antechamber.state.base import StateHealth
 from antechamber.state.waiting import WaitingCounters
 
 _RING = OUTFLOW_WINDOW_S  # seconds of admission history
@@ -190,9 +191,27 @@ class MemoryState:
         if deltas:
             self._room(room_id, now_ms).apply(deltas, now_ms)
 
+    async def draw(self, room_id: str, now_ms: int, /) -> bool:
+        """Never needed: one process holds the room, so its snapshots carry no allowance."""
+        return False
+
+    async def read(self, room_id: str, now_ms: int, /) -> RoomSnapshot:
+        """The same as :meth:`snapshot`: this process sees everything."""
+        return self.snapshot(room_id, now_ms)
+
     def drop_room(self, room_id: str) -> None:
         """Forget a deleted room's counters."""
         self._rooms.pop(room_id, None)
+
+    async def start(self) -> None:
+        """Nothing to start."""
+
+    async def aclose(self) -> None:
+        """Nothing to flush."""
+
+    def health(self) -> StateHealth:
+        """Always healthy: the counters are in this process."""
+        return StateHealth("memory", True)
 
     def memory_bytes(self) -> int:
         """Bytes held for all rooms' counters."""
