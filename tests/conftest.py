@@ -21,3 +21,10 @@ def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """An empty PostgreSQL database of its own for one test (SQLAlchemy asyncpg URL)."""
     with services.fresh_postgres_database(postgres_admin_url) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """A Redis server for the session; tests keep apart by key prefix."""
+    with services.redis_url() as url:
+        yield url

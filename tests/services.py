@@ -179,3 +179,88 @@ def chromium_binary() -> str:
             return found
     missing("chromium is not installed (Debian: apt-get install chromium)")
     raise AssertionError("unreachable")
+
+
+# --- Redis -------------------------------------------------------------------------------
+
+
+class RedisServer:
+    """A private ``redis-server`` on a free loopback port, which fault tests may freeze, kill and restart."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.port = free_port()
+        self.workdir = tempfile.mkdtemp(prefix="antechamber-redis-")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start (or restart) it empty: no persistence, as a Redis restarted without it comes back."""
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            + ["--dir", self.workdir, "--logfile", os.path.join(self.workdir, "log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port("127.0.0.1", self.port)
+
+    def freeze(self) -> None:
+        """Stop answering without closing connections (SIGSTOP), as a hung server does."""
+        assert self.process is not None
+        self.process.send_signal(19)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(18)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.resume()
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def redis_binary() -> str | None:
+    return find_binary("redis-server", "/usr/bin", "/usr/local/bin")
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[RedisServer]:
+    """A private Redis for tests that need one to themselves (faults); skip (fail in CI) without the binary."""
+    binary = redis_binary()
+    if binary is None:
+        missing("redis-server is not installed (Debian: apt-get install redis-server)")
+        raise AssertionError("unreachable")
+    server = RedisServer(binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@contextlib.contextmanager
+def redis_url() -> Iterator[str]:
+    """A Redis this test session may use (each test keeps to its own key prefix).
+
+    ``ANTECHAMBER_TEST_REDIS_URL``, else a private server when the binary exists, else the
+    machine's on 127.0.0.1:6379, else skip (fail in CI).
+    """
+    url = os.environ.get("ANTECHAMBER_TEST_REDIS_URL")
+    if url:
+        yield url
+    elif redis_binary() is not None:
+        with private_redis() as server:
+            yield server.url
+    elif port_open("127.0.0.1", 6379):
+        yield "redis://127.0.0.1:6379/0"
+    else:
+        missing("no Redis: redis-server is not installed and nothing listens on 127.0.0.1:6379")

@@ -47,6 +47,11 @@ class RoomState(Protocol):
     :meth:`draw` (one atomic command on the shared store) and decides again.
     """
 
+    @property
+    def open(self) -> bool:
+        """The store is unreachable and the ``open`` policy lets everyone through for now."""
+        ...
+
     def snapshot(self, room_id: str, now_ms: int, /) -> RoomSnapshot: ...
 
     def apply(self, room_id: str, deltas: Deltas, now_ms: int, /) -> None: ...

@@ -160,6 +160,9 @@ class _Room:
 class MemoryState:
     """Room counters in this process; implements :class:`~antechamber.state.base.RoomState`."""
 
+    #: Never fails open: the counters are in this process.
+    open = False
+
     def __init__(self) -> None:
         self._rooms: dict[str, _Room] = {}
 

@@ -1,0 +1,238 @@
+-- One node's sync for one room: merge its batch of counter deltas, read back the
+-- totals of every node together, and set its share of the free slots.
+--
+-- KEYS: 1 meta (seq of admissions merged), 2 act (expiry second -> sessions),
+--       3 flow (a<s> admitted, o<s> admitted while others waited, q<s> queue open),
+--       4 pace (GCRA theoretical arrival time, µs), 5 nodes (t:/g:/s:/k: per node),
+--       6.. the ring of refresh-bucket hashes (pos second -> users, "b" bucket, "n" total)
+-- ARGV: now_ms, node, batch_id, traffic, want, free_est, seq_prev, seed,
+--       n_act, (expiry_s, n) * n_act, n_wait, (pos_s, bucket, n) * n_wait,
+--       admitted, admitted_open, queue_open, pace_us,
+--       [seed only] n_seed_act, (expiry_s, n) *, n_seed_present, (pos_s, n) *, seed_adm_minute, seed_pace
+-- Returns {status, seq, grant, traffic_total, active, n_act, (s, n)*, waiting, present,
+--          n_present, (s, n)*, adm_minute, open_seconds, admitted_open, pace_tat}
+-- status: 1 merged, 0 the store is empty and this node must re-seed it (nothing merged).
+
+local REFRESH_MS = 10000
+local HOLD_MS = 300000
+local PRESENT_MS = 45000
+local OUTFLOW_S = 300
+local NODE_STALE_MS = 5000
+local META_TTL_MS = 7200000
+
+local now = tonumber(ARGV[1])
+local node = ARGV[2]
+local batch = tonumber(ARGV[3])
+local traffic = tonumber(ARGV[4])
+local want = tonumber(ARGV[5])
+local free_est = tonumber(ARGV[6])
+local seq_prev = tonumber(ARGV[7])
+local seed = tonumber(ARGV[8])
+local now_s = math.floor(now / 1000)
+local ring = #KEYS - 5
+
+local function fmt(x) return string.format('%.0f', x) end
+local function drop_time(b) return (b + 1) * REFRESH_MS + HOLD_MS end
+local function slot(b) return KEYS[6 + (b % ring)] end
+
+local fresh = redis.call('EXISTS', KEYS[1]) == 0
+if fresh and seed == 0 then
+  return {0}
+end
+
+local function add_active(s, n)
+  if s < now_s then return end
+  local v = redis.call('HINCRBY', KEYS[2], s, n)
+  if v <= 0 then redis.call('HDEL', KEYS[2], s) end
+end
+
+local function add_waiting(pos, b, n)
+  if drop_time(b) <= now then return end
+  local key = slot(b)
+  local held = tonumber(redis.call('HGET', key, 'b'))
+  if n > 0 then
+    if held ~= b then
+      redis.call('DEL', key)
+      redis.call('HSET', key, 'b', b)
+      redis.call('PEXPIRE', key, drop_time(b) - now)
+    end
+    redis.call('HINCRBY', key, pos, n)
+    redis.call('HINCRBY', key, 'n', n)
+  elseif held == b then
+    -- Never below zero: a place already dropped or moved (a repeat) takes nobody out.
+    local cur = tonumber(redis.call('HGET', key, pos) or '0')
+    local take = math.min(-n, cur)
+    if take > 0 then
+      if cur == take then redis.call('HDEL', key, pos) else redis.call('HINCRBY', key, pos, -take) end
+      redis.call('HINCRBY', key, 'n', -take)
+    end
+  end
+end
+
+local i = 9
+local seq_before = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local applied = tonumber(redis.call('HGET', KEYS[5], 'k:' .. node) or '0')
+local merge = batch > applied
+
+local n_act = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n_act do
+  if merge then add_active(tonumber(ARGV[i]), tonumber(ARGV[i + 1])) end
+  i = i + 2
+end
+local n_wait = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n_wait do
+  if merge then add_waiting(tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])) end
+  i = i + 3
+end
+local admitted = tonumber(ARGV[i])
+local admitted_open = tonumber(ARGV[i + 1])
+local queue_open = tonumber(ARGV[i + 2])
+local pace_us = tonumber(ARGV[i + 3])
+i = i + 4
+
+if fresh then
+  -- The store is new or came back empty: this node re-seeds it from what it knew.
+  local n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do add_active(tonumber(ARGV[i]), tonumber(ARGV[i + 1])); i = i + 2 end
+  local b = math.floor(now / REFRESH_MS)
+  n = tonumber(ARGV[i]); i = i + 1
+  for _ = 1, n do add_waiting(tonumber(ARGV[i]), b, tonumber(ARGV[i + 1])); i = i + 2 end
+  local adm = tonumber(ARGV[i])
+  if adm > 0 then redis.call('HINCRBY', KEYS[3], 'a' .. now_s, adm) end
+  local tat = tonumber(ARGV[i + 1])
+  if tat > 0 then redis.call('SET', KEYS[4], fmt(tat)) end
+  redis.call('HSET', KEYS[1], 'seq', 0)
+  seq_before = 0
+end
+
+if merge then
+  if admitted > 0 then
+    redis.call('HINCRBY', KEYS[3], 'a' .. now_s, admitted)
+    redis.call('HINCRBY', KEYS[1], 'seq', admitted)
+  end
+  if admitted_open > 0 then redis.call('HINCRBY', KEYS[3], 'o' .. now_s, admitted_open) end
+  if queue_open > 0 then redis.call('HSET', KEYS[3], 'q' .. now_s, 1) end
+  if pace_us > 0 then
+    local tat = tonumber(redis.call('GET', KEYS[4]) or '0')
+    tat = math.max(tat, now * 1000) + pace_us
+    redis.call('SET', KEYS[4], fmt(tat))
+  end
+  redis.call('HSET', KEYS[5], 'k:' .. node, batch)
+end
+local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+
+-- The nodes: forget those that stopped syncing, sum the others' traffic and grants.
+local others_traffic, others_grant = 0, 0
+local fields = redis.call('HGETALL', KEYS[5])
+local seen = {}
+for j = 1, #fields, 2 do
+  local f = fields[j]
+  if string.sub(f, 1, 2) == 's:' then seen[string.sub(f, 3)] = tonumber(fields[j + 1]) end
+end
+local values = {}
+for j = 1, #fields, 2 do values[fields[j]] = fields[j + 1] end
+for id, at in pairs(seen) do
+  if id ~= node then
+    if at < now - NODE_STALE_MS then
+      redis.call('HDEL', KEYS[5], 't:' .. id, 'g:' .. id, 's:' .. id, 'k:' .. id)
+    else
+      others_traffic = others_traffic + tonumber(values['t:' .. id] or '0')
+      others_grant = others_grant + tonumber(values['g:' .. id] or '0')
+    end
+  end
+end
+-- free_est counts this node's own admissions; the others' merged since its last sync
+-- and what they hold unspent are not free.
+local avail = free_est - (seq_before - seq_prev) - others_grant
+local grant = math.max(0, math.min(want, avail))
+redis.call('HSET', KEYS[5], 't:' .. node, traffic, 'g:' .. node, grant, 's:' .. node, now)
+
+-- Read back: active sessions by expiry second.
+local out = {1, seq, grant, others_traffic + traffic}
+local act = redis.call('HGETALL', KEYS[2])
+local active, pairs_out, max_s = 0, {}, 0
+for j = 1, #act, 2 do
+  local s, n = tonumber(act[j]), tonumber(act[j + 1])
+  if s < now_s then
+    redis.call('HDEL', KEYS[2], act[j])
+  else
+    active = active + n
+    pairs_out[#pairs_out + 1] = s
+    pairs_out[#pairs_out + 1] = n
+    if s > max_s then max_s = s end
+  end
+end
+if max_s > 0 then redis.call('PEXPIRE', KEYS[2], (max_s + 1) * 1000 - now + 1000) end
+out[#out + 1] = active
+out[#out + 1] = #pairs_out / 2
+for j = 1, #pairs_out do out[#out + 1] = pairs_out[j] end
+
+-- Waiting users: everyone holding a place, and present users by place second.
+local present_from = math.floor((now - PRESENT_MS) / REFRESH_MS)
+local waiting, present, by_pos = 0, 0, {}
+for r = 6, #KEYS do
+  local b = tonumber(redis.call('HGET', KEYS[r], 'b'))
+  if b ~= nil then
+    if drop_time(b) <= now then
+      redis.call('DEL', KEYS[r])
+    else
+      local n = tonumber(redis.call('HGET', KEYS[r], 'n') or '0')
+      waiting = waiting + n
+      if b >= present_from and n > 0 then
+        present = present + n
+        local row = redis.call('HGETALL', KEYS[r])
+        for j = 1, #row, 2 do
+          local f = row[j]
+          if f ~= 'b' and f ~= 'n' then
+            local pos = tonumber(f)
+            by_pos[pos] = (by_pos[pos] or 0) + tonumber(row[j + 1])
+          end
+        end
+      end
+    end
+  end
+end
+out[#out + 1] = waiting
+out[#out + 1] = present
+local count_at = #out + 1
+out[count_at] = 0
+local n_pos = 0
+for pos, n in pairs(by_pos) do
+  if n > 0 then
+    out[#out + 1] = pos
+    out[#out + 1] = n
+    n_pos = n_pos + 1
+  end
+end
+out[count_at] = n_pos
+
+-- Admission history: the last minute, and the outflow window.
+local flow = redis.call('HGETALL', KEYS[3])
+local adm_minute, open_seconds, adm_open = 0, 0, 0
+for j = 1, #flow, 2 do
+  local f = flow[j]
+  local s = tonumber(string.sub(f, 2))
+  if s <= now_s - OUTFLOW_S then
+    redis.call('HDEL', KEYS[3], f)
+  else
+    local kind = string.sub(f, 1, 1)
+    local n = tonumber(flow[j + 1])
+    if kind == 'a' and s > now_s - 60 then
+      adm_minute = adm_minute + n
+    elseif kind == 'o' then
+      adm_open = adm_open + n
+    elseif kind == 'q' then
+      open_seconds = open_seconds + 1
+    end
+  end
+end
+redis.call('PEXPIRE', KEYS[3], (OUTFLOW_S + 5) * 1000)
+local tat = tonumber(redis.call('GET', KEYS[4]) or '0')
+if tat > 0 then redis.call('PEXPIRE', KEYS[4], math.max(1000, math.floor(tat / 1000) - now + 60000)) end
+redis.call('PEXPIRE', KEYS[1], META_TTL_MS)
+redis.call('PEXPIRE', KEYS[5], META_TTL_MS)
+out[#out + 1] = adm_minute
+out[#out + 1] = open_seconds
+out[#out + 1] = adm_open
+out[#out + 1] = fmt(tat)
+return out

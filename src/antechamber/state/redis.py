@@ -1,0 +1,435 @@
+"""The Redis state backend: many processes and nodes hold one room's limits together.
+
+Decisions stay local (DESIGN section 2). Each room a node serves has a
+:class:`~antechamber.state.replica.Replica`; about once a second the node sends
+every room's batch of deltas in one pipeline, one ``EVALSHA`` of ``lua/sync.lua``
+per room, which merges it and answers with the totals of every node and this
+node's share of the free slots. A node whose share is spent draws more with
+``lua/draw.lua`` (the only command on a request's path, and only for an admission).
+
+Keys are ``{PREFIX:ROOM}:...``: the hash tag keeps a room's keys in one Cluster
+slot, and the prefix lets several deployments share one Redis. Every key expires,
+so a deleted or idle room leaves nothing behind.
+
+When Redis does not answer, the node keeps deciding on its last totals (policy
+``hold``: a conservative share of what they free up; ``open``: everyone through
+for at most ``open_for_s``, then ``hold``), resends its batches once Redis is
+back (each merged once, by batch id), and re-seeds a Redis that came back empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError, RedisError
+
+from antechamber.core.counters import Deltas, RoomSnapshot
+from antechamber.core.decide import free_slots
+from antechamber.core.types import RoomConfig
+from antechamber.state.base import FailurePolicy, StateHealth
+from antechamber.state.replica import Replica, parse_sync_reply
+
+logger = logging.getLogger(__name__)
+
+#: Returns a room's effective configuration at a time (None: no such room any more).
+ConfigOf = Callable[[str, int], RoomConfig | None]
+
+#: Refresh-bucket hashes per room: the live buckets (5-minute hold + present) with room to spare.
+RING = 34
+#: A room nobody asked about for this long is no longer synced (its keys expire in Redis).
+IDLE_MS = 120_000
+DEFAULT_PREFIX = "antechamber"
+_META, _ACT, _FLOW, _PACE, _NODES = "meta", "act", "flow", "pace", "nodes"
+
+
+def _script(name: str) -> str:
+    return resources.files("antechamber.state").joinpath("lua", name).read_text()
+
+
+def _ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def room_keys(prefix: str, room_id: str) -> list[str]:
+    """The keys of one room, in the order ``sync.lua`` takes them."""
+    tag = f"{{{prefix}:{room_id}}}"
+    return [f"{tag}:{part}" for part in (_META, _ACT, _FLOW, _PACE, _NODES)] + [f"{tag}:w{i}" for i in range(RING)]
+
+
+def connect(url: str, *, timeout: float) -> Redis | RedisCluster:
+    """A client for ``redis://``, ``rediss://`` (TLS), ``unix://`` or ``redis+cluster://`` (a Cluster seed node).
+
+    No retries: a failed call is retried by the next sync, and a request never waits on one.
+    """
+    options: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    if url.startswith("redis+cluster://"):
+        return RedisCluster.from_url("redis://" + url.removeprefix("redis+cluster://"), **options)
+    if url.startswith("rediss+cluster://"):
+        return RedisCluster.from_url("rediss://" + url.removeprefix("rediss+cluster://"), **options)
+    return Redis.from_url(url, **options)
+
+
+class _Send:
+    """One room's part of a sync: its batches (held ones first), traffic, want and free slots."""
+
+    __slots__ = ("batches", "free", "room", "seed", "traffic", "want")
+
+    def __init__(
+        self, room: _Room, batches: list[tuple[int, Deltas]], traffic: int, want: int, free: int, *, seed: bool = False
+    ) -> None:
+        self.room = room
+        self.batches = batches
+        self.traffic = traffic
+        self.want = want
+        self.free = free
+        self.seed = seed
+
+
+class _Room:
+    __slots__ = ("keys", "replica", "touched_ms")
+
+    def __init__(self, keys: list[str], now_ms: int) -> None:
+        self.keys = keys
+        self.replica = Replica()
+        self.touched_ms = now_ms
+
+
+class RedisState:
+    """Room counters shared through Redis; implements :class:`~antechamber.state.base.RoomState`.
+
+    Example::
+
+        state = RedisState("redis://127.0.0.1:6379/0")
+        state.bind(admission.config_of)   # the free slots are reckoned on each room's limits
+        await state.start()
+        ...
+        await state.aclose()              # flushes the last deltas
+
+    Args:
+        url: the Redis URL (see :func:`connect`).
+        prefix: the first part of every key, so deployments can share one Redis.
+        node_id: this node's name in the shared store (default: random per process).
+        interval: seconds between syncs.
+        policy: what to do while Redis does not answer (``hold`` or ``open``).
+        open_for_s: how long ``open`` lets visitors through before holding.
+        timeout: seconds a sync may take; a draw gets a tenth of it, at most 50 ms.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        node_id: str | None = None,
+        interval: float = 1.0,
+        policy: FailurePolicy = "hold",
+        open_for_s: float = 60.0,
+        timeout: float = 0.5,
+        clock: Callable[[], int] = _ms,
+        client: Redis | RedisCluster | None = None,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.node_id = node_id or uuid.uuid4().hex[:12]
+        self.interval = interval
+        self.policy: FailurePolicy = policy
+        self.open_for_ms = int(open_for_s * 1000)
+        self.timeout = timeout
+        self.draw_timeout = min(0.05, timeout / 10)
+        self.clock = clock
+        self.client = client if client is not None else connect(url, timeout=timeout)
+        self._config_of: ConfigOf = lambda room_id, now_ms: None
+        self._rooms: dict[str, _Room] = {}
+        self._sync_text, self._draw_text = _script("sync.lua"), _script("draw.lua")
+        self._sync_sha = self._draw_sha = ""
+        self._batch_id = 0
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.failing_since_ms = 0
+        self.synced_ms = 0
+        #: Redis commands sent (syncs count one per room, a pipeline's overhead none).
+        self.commands = 0
+        self._open = False
+
+    def bind(self, config_of: ConfigOf) -> None:
+        """Where to read each room's limits (the free slots are reckoned on them)."""
+        self._config_of = config_of
+
+    # --- the request path (no I/O) ------------------------------------------------------
+
+    def _room(self, room_id: str, now_ms: int) -> _Room:
+        room = self._rooms.get(room_id)
+        if room is None:
+            room = self._rooms[room_id] = _Room(room_keys(self.prefix, room_id), now_ms)
+        room.touched_ms = now_ms
+        return room
+
+    def snapshot(self, room_id: str, now_ms: int, /) -> RoomSnapshot:
+        """The room as this node sees it: the last totals, its own changes since, and its allowance."""
+        replica = self._room(room_id, now_ms).replica
+        replica.count_traffic()
+        return replica.snapshot(now_ms)
+
+    def apply(self, room_id: str, deltas: Deltas, now_ms: int, /) -> None:
+        """Count one decision here; it reaches Redis with the next sync."""
+        if deltas:
+            self._room(room_id, now_ms).replica.apply(deltas)
+
+    @property
+    def open(self) -> bool:
+        """The ``open`` policy is letting everyone through (Redis unreachable, within ``open_for_s``)."""
+        return self._open
+
+    # --- I/O ----------------------------------------------------------------------------
+
+    async def draw(self, room_id: str, now_ms: int, /) -> bool:
+        """Take slots from the shared pool for this node (one atomic command); False when there are none."""
+        room = self._room(room_id, now_ms)
+        replica = room.replica
+        if not replica.synced:
+            # The first request of a room on this node: its first sync brings a share.
+            await self.sync([room_id])
+            return replica.grant > replica.used
+        config = self._config_of(room_id, now_ms)
+        if config is None or self.failing_since_ms:
+            return False
+        free = free_slots(config, replica.snapshot(now_ms), now_ms)
+        wanted = max(1, replica.want(free) // 4)
+        args = (now_ms, self.node_id, wanted, free, replica.view.seq, replica.used)
+        try:
+            self.commands += 1
+            async with asyncio.timeout(self.draw_timeout):
+                taken = int(await self._evalsha(self._draw_text, "_draw_sha", room.keys[0], room.keys[4], *args))
+        except (RedisError, OSError, TimeoutError):
+            replica.pool = False
+            return False
+        replica.grant += taken
+        if not taken:
+            replica.pool = False  # nothing left until the next sync
+        return taken > 0
+
+    async def read(self, room_id: str, now_ms: int, /) -> RoomSnapshot:
+        """Sync the room now and return the totals of every node."""
+        self._room(room_id, now_ms)
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            await self.sync([room_id])
+        return self._rooms[room_id].replica.snapshot(self.clock())
+
+    async def _evalsha(self, text: str, attr: str, *keys_and_args: Any) -> Any:
+        sha = getattr(self, attr)
+        nkeys = 2
+        try:
+            if not sha:
+                raise NoScriptError("not loaded yet")
+            return await self.client.evalsha(sha, nkeys, *keys_and_args)
+        except NoScriptError:
+            sha = await self.client.script_load(text)
+            setattr(self, attr, sha)
+            return await self.client.evalsha(sha, nkeys, *keys_and_args)
+
+    async def start(self) -> None:
+        """Load the scripts (Redis may be down: the node starts anyway and holds) and start syncing."""
+        try:
+            async with asyncio.timeout(self.timeout * 4):
+                await self._load_scripts()
+        except (RedisError, OSError, TimeoutError) as exc:
+            self._failed(self.clock(), exc)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="antechamber-state-sync")
+
+    async def _load_scripts(self) -> None:
+        self._sync_sha = await self.client.script_load(self._sync_text)
+        self._draw_sha = await self.client.script_load(self._draw_text)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                await self.sync()
+
+    async def sync(self, room_ids: Sequence[str] | None = None) -> None:
+        """Merge every room's batch (or just ``room_ids``) and read back the totals, in one pipeline.
+
+        Raises the Redis error when the store did not answer (the batches stay held for the next try).
+        """
+        async with self._lock:
+            now = self.clock()
+            if room_ids is None:
+                for room_id in [r for r, room in self._rooms.items() if now - room.touched_ms > IDLE_MS]:
+                    room = self._rooms[room_id]
+                    if not room.replica.unconfirmed and not room.replica.buffer.deltas():
+                        del self._rooms[room_id]
+                room_ids = list(self._rooms)
+            rooms = [(room_id, self._rooms.get(room_id) or self._room(room_id, now)) for room_id in room_ids]
+            if not rooms:
+                return
+            try:
+                await self._sync(rooms, now)
+            except (RedisError, OSError, TimeoutError) as exc:
+                self._failed(now, exc)
+                raise
+            self._recovered(now)
+
+    async def _sync(self, rooms: list[tuple[str, _Room]], now: int) -> None:
+        sends: list[_Send] = []
+        for room_id, room in rooms:
+            replica = room.replica
+            config = self._config_of(room_id, now)
+            free = 0 if config is None else free_slots(config, replica.snapshot(now), now)
+            want = replica.want(free)
+            batch, traffic = replica.take_batch()
+            batches = [*replica.unconfirmed, (self._next_id(), batch)]
+            sends.append(_Send(room, batches, traffic, want, free))
+        try:
+            replies = await self._pipeline(sends, now)
+        except BaseException:
+            for send in sends:
+                new_id, new_batch = send.batches[-1]
+                send.room.replica.hold_batch(new_id, new_batch)
+            raise
+        for send, reply in zip(sends, replies, strict=True):
+            view = parse_sync_reply(reply)
+            if view is None:
+                # Redis came back empty: nothing was merged; re-seed it from this node's last view.
+                reseed = _Send(send.room, send.batches, send.traffic, send.want, send.free, seed=True)
+                view = parse_sync_reply((await self._pipeline([reseed], now))[0])
+            if view is not None:
+                send.room.replica.absorb(view, now)
+        self.synced_ms = now
+
+    def _sync_args(
+        self, now: int, batch_id: int, deltas: Deltas, replica: Replica, send: _Send, last: bool
+    ) -> list[Any]:
+        """``sync.lua``'s arguments; only the last batch of a room carries its traffic, want and seed."""
+        seed = send.seed and last
+        args: list[Any] = [
+            now,
+            self.node_id,
+            batch_id,
+            send.traffic if last else 0,
+            send.want if last else 0,
+            send.free,
+            replica.view.seq,
+            1 if seed else 0,
+            len(deltas.active),
+        ]
+        for pair in deltas.active:
+            args += pair
+        args.append(len(deltas.waiting))
+        for triple in deltas.waiting:
+            args += triple
+        args += (deltas.admitted, deltas.admitted_open, 1 if deltas.queue_open else 0, deltas.pace_us)
+        if seed:
+            sessions, places, minute, tat = replica.seed(now)
+            args.append(len(sessions))
+            for pair in sessions:
+                args += pair
+            args.append(len(places))
+            for pair in places:
+                args += pair
+            args += (minute, tat)
+        return args
+
+    async def _pipeline(self, sends: list[_Send], now: int) -> list[Any]:
+        """Send each room's batches in order, in one pipeline; return each room's last reply."""
+        if not self._sync_sha:
+            await self._load_scripts()
+        async with asyncio.timeout(self.timeout):
+            pipe = self.client.pipeline(transaction=False)
+            for send in sends:
+                keys = send.room.keys
+                for index, (batch_id, deltas) in enumerate(send.batches):
+                    last = index == len(send.batches) - 1
+                    args = self._sync_args(now, batch_id, deltas, send.room.replica, send, last)
+                    pipe.evalsha(self._sync_sha, len(keys), *keys, *args)
+            self.commands += sum(len(send.batches) for send in sends)
+            results = await pipe.execute(raise_on_error=False)
+        if any(isinstance(r, NoScriptError) for r in results):
+            self._sync_sha = ""  # Redis restarted and forgot the script: load it and send again
+            return await self._pipeline(sends, now)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        replies: list[Any] = []
+        at = 0
+        for send in sends:
+            at += len(send.batches)
+            replies.append(results[at - 1])
+        return replies
+
+    def _next_id(self) -> int:
+        self._batch_id += 1
+        return self._batch_id
+
+    def _failed(self, now: int, exc: BaseException) -> None:
+        if not self.failing_since_ms:
+            self.failing_since_ms = now
+            # The exception text may carry the URL and its password: log the type only.
+            logger.warning(
+                "state store unreachable (%s): deciding on the last known totals, policy %s",
+                type(exc).__name__,
+                self.policy,
+            )
+        self._open = self.policy == "open" and now - self.failing_since_ms < self.open_for_ms
+        for room_id, room in self._rooms.items():
+            config = self._config_of(room_id, now)
+            if config is None:
+                continue
+            replica = room.replica
+            free_base = free_slots(config, replica.snapshot(now, local=False), now)
+            total = replica.view.traffic_total
+            share = 1.0 if total <= 0 else min(1.0, max(replica.traffic_rate, 1.0) / total)
+            replica.hold(free_base, share)
+
+    def _recovered(self, now: int) -> None:
+        if self.failing_since_ms:
+            logger.info("state store reachable again after %.1f s", (now - self.failing_since_ms) / 1000)
+        self.failing_since_ms = 0
+        self._open = False
+
+    async def aclose(self) -> None:
+        """Stop syncing and flush the last deltas (a short try: Redis may be gone)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            await self.sync()
+        with contextlib.suppress(RedisError, OSError):
+            await self.client.aclose()
+
+    def drop_room(self, room_id: str) -> None:
+        """Stop syncing a deleted room; its keys expire in Redis."""
+        self._rooms.pop(room_id, None)
+
+    def health(self) -> StateHealth:
+        """Whether Redis answers, since when not, and whether ``open`` is letting everyone through."""
+        return StateHealth(
+            "redis",
+            not self.failing_since_ms,
+            self.failing_since_ms,
+            self.synced_ms,
+            self.policy,
+            self._open,
+        )
+
+    def memory_bytes(self) -> int:
+        """This node's replicas (the shared counters live in Redis)."""
+        return sum(room.replica.memory_bytes() for room in self._rooms.values())
+

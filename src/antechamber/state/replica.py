@@ -1,0 +1,312 @@
+"""A node's replica of one room shared with other nodes: pure, no I/O.
+
+The replica holds the totals every node had merged as of the last sync (a
+:class:`GlobalView`), this node's own changes since (a :class:`DeltaBuffer`), and
+this node's share of the free slots (the grant). Between syncs it answers every
+snapshot locally: sessions that end are taken out as their expiry second passes,
+the paced budget accrues with time, and this node's own decisions are folded in.
+The Redis backend (:mod:`antechamber.state.redis`) moves batches and views
+between the replica and the store; the simulator's nodes use the same replica.
+
+How the free slots are shared: at each sync a node asks for its share of the free
+slots as it sees them (``want``), in proportion to its share of the room's recent
+traffic; the store grants what no other node holds. A node whose grant is spent
+draws more from what is left (one atomic command). Admissions are never made on
+another node's grant, so together the nodes admit no more than the free slots,
+however the traffic is skewed; the grants only decide who may use them.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+from antechamber.core.counters import Deltas, FrozenQueue, RoomSnapshot
+from antechamber.core.types import BUCKET_MS, FIFO_LOOKAHEAD_MS
+
+#: A node that lost the store keeps to this fraction of its share of the slots
+#: the last known totals free up, so nodes that cannot see each other stay under the limits.
+HOLD_SHARE = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalView:
+    """The room's totals over every node as the store returned them at ``now_ms``."""
+
+    now_ms: int = 0
+    #: Admissions merged into the store so far (the grants are reckoned against it).
+    seq: int = 0
+    #: The free slots this node may use on its own until the next sync.
+    grant: int = 0
+    #: Contending requests seen by every node in their last sync interval.
+    traffic_total: int = 0
+    active: int = 0
+    #: Sessions by expiry second (ascending), from ``now_ms`` on.
+    expiry_seconds: tuple[int, ...] = ()
+    expiry_counts: tuple[int, ...] = ()
+    waiting: int = 0
+    present: int = 0
+    present_by_second: dict[int, int] = field(default_factory=dict)
+    admitted_last_minute: int = 0
+    open_seconds: int = 0
+    admitted_open: int = 0
+    pace_tat_us: int = 0
+
+
+EMPTY_VIEW = GlobalView()
+
+
+def parse_sync_reply(reply: Sequence[int | bytes | str]) -> GlobalView | None:
+    """Decode ``sync.lua``'s flat reply; None when the store is empty and wants re-seeding."""
+    values = [int(v) for v in reply]
+    if not values or values[0] == 0:
+        return None
+    it = iter(values[1:])
+    seq, grant, traffic, active = next(it), next(it), next(it), next(it)
+    pairs = sorted((next(it), next(it)) for _ in range(next(it)))
+    waiting, present = next(it), next(it)
+    by_second = {}
+    for _ in range(next(it)):
+        second = next(it)
+        by_second[second] = next(it)
+    adm_minute, open_seconds, admitted_open, tat = next(it), next(it), next(it), next(it)
+    return GlobalView(
+        0,
+        seq,
+        grant,
+        traffic,
+        active,
+        tuple(s for s, _ in pairs),
+        tuple(n for _, n in pairs),
+        waiting,
+        present,
+        by_second,
+        adm_minute,
+        open_seconds,
+        admitted_open,
+        tat,
+    )
+
+
+class DeltaBuffer:
+    """This node's decisions since the last sync, summed as they come (``merge_deltas`` done incrementally)."""
+
+    __slots__ = ("active", "admitted", "admitted_open", "pace_us", "queue_open", "waiting", "waiting_sum")
+
+    def __init__(self) -> None:
+        self.active: dict[int, int] = {}
+        self.waiting: dict[tuple[int, int], int] = {}
+        self.waiting_sum = 0
+        self.admitted = 0
+        self.admitted_open = 0
+        self.pace_us = 0
+        self.queue_open = False
+
+    def add(self, deltas: Deltas) -> None:
+        active = self.active
+        for second, n in deltas.active:
+            active[second] = active.get(second, 0) + n
+        waiting = self.waiting
+        for position_s, bucket, n in deltas.waiting:
+            key = (position_s, bucket)
+            waiting[key] = waiting.get(key, 0) + n
+            self.waiting_sum += n
+        self.admitted += deltas.admitted
+        self.admitted_open += deltas.admitted_open
+        self.pace_us += deltas.pace_us
+        self.queue_open = self.queue_open or deltas.queue_open
+
+    def deltas(self) -> Deltas:
+        """The sum as one :class:`Deltas` (moves that cancel out are gone)."""
+        return Deltas(
+            tuple((s, n) for s, n in self.active.items() if n),
+            tuple((p, b, n) for (p, b), n in self.waiting.items() if n),
+            self.admitted,
+            self.pace_us,
+            self.queue_open,
+            self.admitted_open,
+        )
+
+    def active_from(self, now_s: int) -> int:
+        """This node's change to the sessions still running at second ``now_s``."""
+        return sum(n for s, n in self.active.items() if s >= now_s)
+
+
+class Replica:
+    """One room as this node sees it; see the module docstring.
+
+    The caller (the backend) takes a batch with :meth:`take_batch` before a sync,
+    and hands the store's answer to :meth:`absorb` (or the batch back to
+    :meth:`hold_batch` when the sync failed).
+    """
+
+    __slots__ = (
+        "_expiry_cumulative",
+        "_queue",
+        "buffer",
+        "grant",
+        "held",
+        "pool",
+        "synced",
+        "traffic",
+        "traffic_rate",
+        "unconfirmed",
+        "used",
+        "view",
+    )
+
+    def __init__(self) -> None:
+        self.view = EMPTY_VIEW
+        self.synced = False  # a view has come from the store at least once
+        self._queue = FrozenQueue({})
+        self._expiry_cumulative: list[int] = [0]
+        self.buffer = DeltaBuffer()
+        #: Batches whose sync failed, resent (by id, so the store merges each once) before the next.
+        self.unconfirmed: list[tuple[int, Deltas]] = []
+        self.held = DeltaBuffer()
+        #: Slots this node may use since the last sync, and how many of them it used.
+        self.grant = 0
+        self.used = 0
+        #: The shared pool may have slots (False while the store is unreachable).
+        self.pool = True
+        #: Contending requests since the last sync, and a smoothed rate per interval.
+        self.traffic = 0
+        self.traffic_rate = 0.0
+
+    # --- the request path -----------------------------------------------------------
+
+    def snapshot(self, now_ms: int, *, local: bool = True) -> RoomSnapshot:
+        """The room at ``now_ms``: the last view advanced in time, with this node's changes (unless ``local=False``)."""
+        view = self.view
+        now_s = now_ms // BUCKET_MS
+        seconds = view.expiry_seconds
+        cumulative = self._expiry_cumulative
+        ended = cumulative[bisect_left(seconds, now_s)]
+        expiring = cumulative[bisect_right(seconds, (now_ms + FIFO_LOOKAHEAD_MS) // BUCKET_MS)] - ended
+        active = view.active - ended
+        waiting, present = view.waiting, view.present
+        admitted_minute, admitted_open, tat = view.admitted_last_minute, view.admitted_open, view.pace_tat_us
+        if local:
+            for buffer in (self.buffer, self.held) if self.unconfirmed else (self.buffer,):
+                if buffer.active:
+                    active += buffer.active_from(now_s)
+                waiting += buffer.waiting_sum
+                present += buffer.waiting_sum
+                admitted_minute += buffer.admitted
+                admitted_open += buffer.admitted_open
+                if buffer.pace_us:
+                    tat = max(tat, view.now_ms * 1000) + buffer.pace_us
+        return RoomSnapshot(
+            now_ms,
+            active,
+            waiting,
+            present,
+            admitted_minute,
+            tat,
+            view.open_seconds,
+            admitted_open,
+            self._queue,
+            expiring,
+            self.grant - self.used,
+            self.pool,
+        )
+
+    def count_traffic(self) -> None:
+        """A request that contends for a slot (a new visitor or a queued refresh) reached this node."""
+        self.traffic += 1
+
+    def apply(self, deltas: Deltas) -> None:
+        """Fold one decision (or a batch) into this node's changes."""
+        if deltas.moves_visitor and self._duplicate(deltas):
+            return
+        self.buffer.add(deltas)
+        self.used += deltas.admitted
+
+    def _duplicate(self, deltas: Deltas) -> bool:
+        """A session move whose source second holds nobody: a repeat of a move already made (parallel requests)."""
+        active = deltas.active
+        if not active or active[0][1] != -1:
+            return False
+        old_s = active[0][0]
+        i = bisect_left(self.view.expiry_seconds, old_s)
+        seconds = self.view.expiry_seconds
+        held = self.view.expiry_counts[i] if i < len(seconds) and seconds[i] == old_s else 0
+        return held + self.buffer.active.get(old_s, 0) + self.held.active.get(old_s, 0) <= 0
+
+    # --- the sync ----------------------------------------------------------------------
+
+    def want(self, free: int) -> int:
+        """The share of ``free`` slots to ask for: this node's share of the room's recent traffic."""
+        self.traffic_rate = 0.5 * self.traffic_rate + 0.5 * self.traffic
+        total = self.view.traffic_total
+        if free <= 0 or self.traffic_rate <= 0:
+            return 0
+        if total <= 0 or not self.synced:
+            return free
+        return min(free, math.ceil(free * min(1.0, self.traffic_rate / total)))
+
+    def take_batch(self) -> tuple[Deltas, int]:
+        """This node's changes since the last sync, and its traffic, to send; the buffer starts over."""
+        batch = self.buffer.deltas()
+        traffic = round(self.traffic_rate)
+        self.buffer = DeltaBuffer()
+        self.traffic = 0
+        return batch, traffic
+
+    def hold_batch(self, batch_id: int, batch: Deltas) -> None:
+        """A sync failed (the store may have merged it or not): keep ``batch`` counted, to resend as ``batch_id``."""
+        self.unconfirmed.append((batch_id, batch))
+        self.held.add(batch)
+
+    def absorb(self, view: GlobalView, now_ms: int) -> None:
+        """The store merged the batches sent and answered with ``view``; decisions made meanwhile stay in the buffer."""
+        self.view = GlobalView(
+            now_ms,
+            view.seq,
+            view.grant,
+            view.traffic_total,
+            view.active,
+            view.expiry_seconds,
+            view.expiry_counts,
+            view.waiting,
+            view.present,
+            view.present_by_second,
+            view.admitted_last_minute,
+            view.open_seconds,
+            view.admitted_open,
+            view.pace_tat_us,
+        )
+        self.synced = True
+        self.unconfirmed = []
+        self.held = DeltaBuffer()
+        self._queue = FrozenQueue(view.present_by_second)
+        self._expiry_cumulative = [0, *accumulate(view.expiry_counts)]
+        # Admissions made while the sync was on its way count against the new grant.
+        self.grant = view.grant
+        self.used = self.buffer.admitted
+        self.pool = True
+
+    def hold(self, free_base: int, share: float) -> None:
+        """The store is unreachable: allow this node its conservative share of what the last totals free up.
+
+        ``free_base`` is the free slots of the last view advanced to now without any
+        node's admissions since; every node keeps to its share of it, so together
+        they stay within it without seeing each other.
+        """
+        self.grant = max(self.grant, math.floor(free_base * share * HOLD_SHARE))
+        self.pool = False
+
+    def seed(self, now_ms: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]], int, int]:
+        """What this node knew, to re-seed a store that came back empty: sessions, present places, minute, pace."""
+        view = self.view
+        now_s = now_ms // BUCKET_MS
+        sessions = [(s, n) for s, n in zip(view.expiry_seconds, view.expiry_counts, strict=True) if s >= now_s]
+        places = sorted(view.present_by_second.items())
+        return sessions, places, view.admitted_last_minute, view.pace_tat_us
+
+    def memory_bytes(self) -> int:
+        """A rough size: the view's per-second tables dominate."""
+        return 64 * (len(self.view.expiry_seconds) + len(self.view.present_by_second) + len(self.buffer.waiting)) + 512

@@ -1,0 +1,186 @@
+"""What only a shared store does: keys that expire, shares of the free slots, draws, faults and re-seeding."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError
+
+from antechamber.core.config import effective_config
+from antechamber.core.counters import Deltas
+from antechamber.core.types import REFRESH_BUCKET_MS, RoomConfig
+from antechamber.state.redis import RedisState
+from tests import services
+from tests.state.backends import Clock
+
+NOW = 1_800_000_000_000
+S = NOW // 1000
+B = NOW // REFRESH_BUCKET_MS
+CONFIG = RoomConfig("r", total_active_users=100, new_users_per_minute=6000, session_duration=5)
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix of this test's own."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def client(redis_server_url: str) -> AsyncIterator[Redis]:
+    """A plain client to look at the keys."""
+    redis = Redis.from_url(redis_server_url)
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
+
+
+def node(url: str, prefix: str, clock: Clock, config: RoomConfig = CONFIG, **options: object) -> RedisState:
+    state = RedisState(url, prefix=prefix, clock=clock, **options)  # type: ignore[arg-type]
+    state.bind(lambda room_id, now_ms: config if room_id == "r" else None)
+    return state
+
+
+async def test_every_key_expires_and_carries_the_prefix(redis_server_url: str, client: Redis, prefix: str) -> None:
+    """A room's keys all start with the prefix and the room's hash tag, and every one has a TTL."""
+    clock = Clock(NOW)
+    st = node(redis_server_url, prefix, clock)
+    st.apply("r", Deltas(active=((S + 60, 1),), waiting=((S, B, 2),), admitted=1, pace_us=10_000), NOW)
+    st.snapshot("r", NOW)
+    await st.sync()
+    keys = [k.decode() async for k in client.scan_iter(match=f"*{prefix}*")]
+    assert keys and all(k.startswith(f"{{{prefix}:r}}:") for k in keys)
+    for key in keys:
+        assert await client.pttl(key) > 0, key
+    await st.aclose()
+
+
+async def test_nodes_split_the_free_slots_by_traffic(redis_server_url: str, prefix: str) -> None:
+    """Two nodes' grants add up to no more than the free slots, the busier node getting the larger share."""
+    clock = Clock(NOW)
+    busy, quiet = node(redis_server_url, prefix, clock), node(redis_server_url, prefix, clock)
+    for _ in range(3):
+        for _ in range(30):
+            busy.snapshot("r", NOW)
+        for _ in range(10):
+            quiet.snapshot("r", NOW)
+        await busy.sync()
+        await quiet.sync()
+    grant_busy = busy.snapshot("r", NOW).allowance
+    grant_quiet = quiet.snapshot("r", NOW).allowance
+    assert grant_busy is not None and grant_quiet is not None
+    assert grant_busy + grant_quiet <= CONFIG.total_active_users
+    assert grant_busy > grant_quiet > 0
+    await busy.aclose()
+    await quiet.aclose()
+
+
+async def test_a_draw_takes_only_what_no_node_holds(redis_server_url: str, prefix: str) -> None:
+    """Draws stop once the grants and the draws cover every free slot."""
+    clock = Clock(NOW)
+    small = RoomConfig("r", total_active_users=10, new_users_per_minute=6000, session_duration=5)
+    one, two = node(redis_server_url, prefix, clock, small), node(redis_server_url, prefix, clock, small)
+    one.snapshot("r", NOW)
+    two.snapshot("r", NOW)
+    await one.sync()
+    await two.sync()
+    held = sum(st.snapshot("r", NOW).allowance or 0 for st in (one, two))
+    drawn = 0
+    for _ in range(20):
+        for st in (one, two):
+            if await st.draw("r", NOW):
+                drawn = sum(st.snapshot("r", NOW).allowance or 0 for st in (one, two)) - held
+    total = sum(st.snapshot("r", NOW).allowance or 0 for st in (one, two))
+    assert total == 10
+    await one.aclose()
+    await two.aclose()
+
+
+async def test_nodes_admitting_on_their_allowance_hold_the_limit(redis_server_url: str, prefix: str) -> None:
+    """Four nodes that admit whenever their allowance (or a draw) allows never pass total_active_users."""
+    clock = Clock(NOW)
+    nodes = [node(redis_server_url, prefix, clock) for _ in range(4)]
+    admitted = 0
+    for step in range(5):
+        for index, st in enumerate(nodes):
+            for _ in range(10 * (index + 1)):  # skewed traffic
+                snap = st.snapshot("r", clock.now_ms)
+                ok = snap.allowance is not None and snap.allowance > 0
+                if not ok and snap.pool:
+                    ok = await st.draw("r", clock.now_ms)
+                if ok:
+                    st.apply("r", Deltas(active=((S + 300, 1),), admitted=1), clock.now_ms)
+                    admitted += 1
+        for st in nodes:
+            await st.sync()
+        clock.now_ms += 1000
+        del step
+    assert admitted == CONFIG.total_active_users
+    for st in nodes:
+        await st.sync()
+        assert st.snapshot("r", clock.now_ms).active == CONFIG.total_active_users
+        await st.aclose()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[services.RedisServer]:
+    """A Redis of this test's own, to freeze and restart."""
+    with services.private_redis() as server:
+        yield server
+
+
+async def test_a_frozen_redis_holds_and_merges_each_batch_once(own_redis: services.RedisServer, prefix: str) -> None:
+    """While Redis hangs, decisions go on locally; once it resumes, every batch is merged exactly once."""
+    clock = Clock(NOW)
+    st = node(own_redis.url, prefix, clock, timeout=0.2)
+    st.apply("r", Deltas(active=((S + 600, 5),), admitted=5), NOW)
+    await st.sync()
+    own_redis.freeze()
+    try:
+        st.apply("r", Deltas(active=((S + 600, 3),), admitted=3), NOW)
+        with pytest.raises(Exception):  # noqa: B017 - a timeout of whichever kind the client raises
+            await st.sync()
+        assert not st.health().healthy
+        assert st.snapshot("r", NOW).active == 8
+        st.apply("r", Deltas(active=((S + 600, 1),), admitted=1), NOW)
+        with pytest.raises(Exception):  # noqa: B017
+            await st.sync()
+    finally:
+        own_redis.resume()
+    await asyncio.sleep(0.3)  # the frozen server now runs what was queued
+    await st.sync()
+    assert st.health().healthy
+    other = node(own_redis.url, prefix, clock)
+    snap = await other.read("r", NOW)
+    assert snap.active == 9
+    await st.aclose()
+    await other.aclose()
+
+
+async def test_a_redis_restarted_empty_is_reseeded(own_redis: services.RedisServer, prefix: str) -> None:
+    """A Redis that comes back without its data gets the nodes' last totals back."""
+    clock = Clock(NOW)
+    st = node(own_redis.url, prefix, clock, timeout=0.5)
+    st.apply("r", Deltas(active=((S + 600, 7),), waiting=((S - 3, B, 4),), admitted=7), NOW)
+    await st.sync()
+    own_redis.stop()
+    own_redis.start()
+    with contextlib.suppress(ConnectionError):  # the pooled connection died with the old server
+        await st.sync()
+    await st.sync()
+    other = node(own_redis.url, prefix, clock)
+    snap = await other.read("r", NOW)
+    assert (snap.active, snap.waiting, snap.present) == (7, 4, 4)
+    assert snap.queue.ahead(S) == 4
+    await st.aclose()
+    await other.aclose()
+
+
+def test_effective_config_is_what_nodes_bind() -> None:
+    """Nodes reckon the free slots on the room's effective configuration (the gateway passes it)."""
+    assert effective_config is not None
