@@ -89,11 +89,18 @@ def fail(message: str) -> None:
 
 
 ApiBind = Annotated[
-    str | None, typer.Option("--api", help="Where the API listens, HOST:PORT (env ANTECHAMBER_API; 127.0.0.1:8080).")
+    str | None,
+    typer.Option(
+        "--api", help="Where the API listens, HOST:PORT, or off (env ANTECHAMBER_API; 127.0.0.1:8080)."
+    ),
 ]
 GatewayBind = Annotated[
     str | None,
-    typer.Option("--gateway", help="Where the gateway listens, HOST:PORT (env ANTECHAMBER_GATEWAY; 127.0.0.1:8000)."),
+    typer.Option(
+        "--gateway",
+        help="Where the gateway listens, HOST:PORT, or off for an API-only node (env ANTECHAMBER_GATEWAY; "
+        "127.0.0.1:8000).",
+    ),
 ]
 LogLevel = Annotated[str | None, typer.Option("--log-level", help="debug, info, warning or error.")]
 MinUserLimit = Annotated[
@@ -143,11 +150,44 @@ def serve(
             "(env ANTECHAMBER_GATEWAY_SERVER).",
         ),
     ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            help="Where room counters live: memory (default; saved in the data directory across restarts) or a "
+            "redis://, rediss://, unix:// or redis+cluster:// URL shared by every node (env ANTECHAMBER_STATE).",
+        ),
+    ] = None,
+    state_prefix: Annotated[
+        str | None,
+        typer.Option("--state-prefix", help="Key prefix in Redis, to share one server (env ANTECHAMBER_STATE_PREFIX)."),
+    ] = None,
+    state_failure: Annotated[
+        str | None,
+        typer.Option(
+            "--state-failure",
+            help="While Redis does not answer: hold (keep the limits, default) or open (let visitors through for "
+            "--state-open-seconds, then hold) (env ANTECHAMBER_STATE_FAILURE).",
+        ),
+    ] = None,
+    state_open_seconds: Annotated[
+        float | None,
+        typer.Option("--state-open-seconds", min=0, max=3600, help="How long open lets visitors through (60)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, max=256, help="Gateway processes on the one port (env ANTECHAMBER_WORKERS; 1; "
+            "more than 1 needs --state redis://...)."
+        ),
+    ] = None,
     log_level: LogLevel = None,
 ) -> None:
     """Serve the management API (Cloudflare API v4 under /client/v4) and the gateway in front of the origin."""
     if gateway_server not in (None, "uvicorn", "raw"):
         fail("--gateway-server must be uvicorn or raw")
+    if state_failure not in (None, "hold", "open"):
+        fail("--state-failure must be hold or open")
     mapped: dict[str, str] | None = None
     if origin_for:
         mapped = {}
@@ -167,6 +207,11 @@ def serve(
         min_user_limit=min_user_limit,
         gateway_server=gateway_server,
         log_level=log_level,
+        state=state,
+        state_prefix=state_prefix,
+        state_failure=state_failure,
+        state_open_seconds=state_open_seconds,
+        workers=workers,
     )
     check_serving(settings)
     configure_logging(settings.log_level)
@@ -179,12 +224,23 @@ def check_serving(settings: Settings) -> None:
     """Refuse malformed addresses, origins and proxy lists before anything starts."""
     from antechamber.gateway.request import TrustedProxies
     from antechamber.gateway.upstream import Origin
+    from antechamber.state.factory import check_state_url, is_shared
 
     try:
-        parse_bind(settings.api)
-        parse_bind(settings.gateway)
+        if not settings.api_enabled and not settings.gateway_enabled:
+            raise ValueError("--api off and --gateway off leave nothing to serve")
+        if settings.api_enabled:
+            parse_bind(settings.api)
+        if settings.gateway_enabled:
+            parse_bind(settings.gateway)
         if settings.api == settings.gateway:
             raise ValueError(f"the API and the gateway cannot both listen on {settings.api}")
+        check_state_url(settings.state)
+        if settings.workers > 1 and not is_shared(settings.state):
+            raise ValueError(
+                f"--workers {settings.workers} needs state shared between processes: add --state redis://HOST:6379/0 "
+                "(the in-process memory state belongs to one process)"
+            )
         for url in [settings.origin, *settings.origin_for.values()]:
             if url is not None:
                 Origin.parse(url)

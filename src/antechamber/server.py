@@ -1,10 +1,15 @@
-"""``antechamber serve``: the management API and the gateway in one process and one event loop.
+"""``antechamber serve``: the management API and the gateway, in one process or several.
 
-Both share one in-process :class:`~antechamber.state.memory.MemoryState`, so the
-API's status endpoint reports the numbers the gateway enforces, and the gateway
-follows the store the API writes (changes in force within 2 s, DESIGN section 4).
-Each listener is its own ``uvicorn.Server``; SIGINT/SIGTERM stop them all
-gracefully (a second SIGINT forces the exit), and if one stops the rest follow.
+The API and the gateway share one state backend (``--state``), so the API's status
+endpoint reports the numbers the gateway enforces, and the gateway follows the
+store the API writes (changes in force within 2 s, DESIGN section 4). Each
+listener is its own ``uvicorn.Server``; SIGINT/SIGTERM stop them all gracefully
+(requests in flight finish, then the state flushes its deltas; a second SIGINT
+forces the exit), and if one stops the rest follow.
+
+``--workers N`` forks N processes before any event loop starts; they accept on the
+one gateway socket the parent bound, and the first of them also serves the API.
+Every worker is a node of its own on the shared (Redis) state.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -31,7 +37,9 @@ from antechamber.gateway.live_status import StateStatusSource
 from antechamber.gateway.upstream import UpstreamPool
 from antechamber.keystore import load_or_create_keys
 from antechamber.settings import Settings, parse_bind
-from antechamber.state.memory import MemoryState
+from antechamber.state.base import RoomState
+from antechamber.state.factory import open_state
+from antechamber.state.redis import RedisState
 
 logger = logging.getLogger("antechamber.server")
 
@@ -61,23 +69,27 @@ class Stack:
 
     database: Database
     follower: ConfigFollower
-    state: MemoryState
+    state: RoomState
     api: FastAPI
     gateway: Gateway
 
-    def listeners(self, settings: Settings) -> list[Listener]:
-        """The API and the gateway on their configured addresses."""
-        return [
-            Listener("API", self.api, settings.api),
+    def listeners(self, settings: Settings, *, api: bool = True) -> list[Listener]:
+        """The API (unless off, or not this worker's) and the gateway (unless off) on their addresses."""
+        listeners = []
+        if settings.api_enabled and api:
+            listeners.append(Listener("API", self.api, settings.api))
+        if settings.gateway_enabled:
             # The gateway applies its own trusted-proxy list, so uvicorn must not rewrite the peer.
-            Listener(
-                "gateway",
-                self.gateway,
-                settings.gateway,
-                {"proxy_headers": False, "lifespan": "off"},
-                raw=settings.gateway_server == "raw",
-            ),
-        ]
+            listeners.append(
+                Listener(
+                    "gateway",
+                    self.gateway,
+                    settings.gateway,
+                    {"proxy_headers": False, "lifespan": "off"},
+                    raw=settings.gateway_server == "raw",
+                )
+            )
+        return listeners
 
 
 @contextlib.asynccontextmanager
@@ -92,7 +104,13 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
         follower = ConfigFollower(database)
         await follower.start()
         try:
-            state = MemoryState()
+            state = open_state(
+                settings.state,
+                data_dir=settings.data_dir,
+                prefix=settings.state_prefix,
+                policy=settings.state_failure,
+                open_for_s=settings.state_open_seconds,
+            )
             api = create_app(database, StateStatusSource(state, follower), min_users=settings.min_user_limit)
             gateway = create_gateway(
                 follower,
@@ -103,10 +121,14 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
                 origins=settings.origin_for,
                 trusted_proxies=settings.trusted_proxies,
             )
+            if isinstance(state, RedisState):
+                state.bind(gateway.admission.config_of)
+            await state.start()
             try:
                 yield Stack(database, follower, state, api, gateway)
             finally:
                 await gateway.aclose()
+                await state.aclose()  # after the listeners stopped: flush the last deltas
         finally:
             await follower.aclose()
     finally:
@@ -254,30 +276,82 @@ async def serve_listeners(
 
 
 def describe(settings: Settings) -> list[str]:
-    """The start-up lines: where the API and the gateway listen and where the gateway forwards."""
-    lines = [
-        f"API      http://{settings.api}/client/v4",
-        f"gateway  http://{settings.gateway}/  ->  {settings.origin or '(no default origin)'}",
-    ]
-    lines += [f"         host {host}  ->  {url}" for host, url in sorted(settings.origin_for.items())]
+    """The start-up lines: where the API and the gateway listen, where the gateway forwards, the state."""
+    lines = []
+    if settings.api_enabled:
+        lines.append(f"API      http://{settings.api}/client/v4")
+    if settings.gateway_enabled:
+        lines.append(f"gateway  http://{settings.gateway}/  ->  {settings.origin or '(no default origin)'}")
+        lines += [f"         host {host}  ->  {url}" for host, url in sorted(settings.origin_for.items())]
+    # The state URL may carry a password: name the backend only.
+    backend = "memory (this process)" if settings.state == "memory" else f"redis, prefix {settings.state_prefix!r}"
+    lines.append(f"state    {backend}, {settings.workers} worker(s)")
     return lines
 
 
-async def serve(settings: Settings) -> None:
-    """Run the management API and the gateway until interrupted."""
-    sockets = bind_all([settings.api, settings.gateway])
+def binds(settings: Settings) -> list[str]:
+    """The addresses this node listens on (the API first)."""
+    return [b for b, on in ((settings.api, settings.api_enabled), (settings.gateway, settings.gateway_enabled)) if on]
+
+
+async def serve(settings: Settings, *, bound: Sequence[socket.socket] | None = None, api: bool = True) -> None:
+    """Run the management API and the gateway until interrupted (one worker: ``bound`` from the parent)."""
+    sockets = list(bound) if bound is not None else bind_all(binds(settings))
     async with running_stack(settings) as stack:
 
         def started() -> None:
             for line in describe(settings):
                 logger.info("%s", line)
-            if settings.origin is None and not settings.origin_for:
+            if settings.gateway_enabled and settings.origin is None and not settings.origin_for:
                 # Fine in forward-auth mode (the proxy reaches the origin itself); a mistake in proxy mode.
                 logger.warning("no --origin given: proxied requests get 502 (forward-auth endpoints still work)")
 
-        await serve_listeners(
-            stack.listeners(settings), log_level=settings.log_level, on_started=started, bound=sockets
-        )
+        listeners = stack.listeners(settings, api=api)
+        if not api and settings.api_enabled:
+            sockets = sockets[1:]  # the API's socket is the first worker's
+        await serve_listeners(listeners, log_level=settings.log_level, on_started=started, bound=sockets)
+
+
+def serve_workers(settings: Settings) -> None:
+    """Fork ``settings.workers`` processes on sockets bound here; stop them all on SIGINT/SIGTERM or when one dies."""
+    sockets = bind_all(binds(settings))
+    children: dict[int, int] = {}
+    for index in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child (the multi-worker tests drive it)
+            code = 0
+            try:
+                run_loop(serve(settings, bound=sockets, api=index == 0))
+            except BaseException:
+                logger.exception("worker %d failed", index)
+                code = 1
+            finally:
+                os._exit(code)
+        children[pid] = index
+    for sock in sockets:
+        sock.close()
+
+    def forward(signum: int, _frame: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    status = 0
+    while children:
+        try:
+            pid, code = os.wait()
+        except ChildProcessError:
+            break
+        if children.pop(pid, None) is None:
+            continue
+        if code != 0:
+            status = 1
+        # One worker gone (a signal, or a failure): the node stops as a whole, as one process would.
+        forward(signal.SIGTERM, None)
+    if status:
+        raise SystemExit(1)
 
 
 def run_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -294,7 +368,10 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
 def run(settings: Settings) -> None:
     """Blocking entry point for the CLI; a port in use exits with status 1 and the reason."""
     try:
-        run_loop(serve(settings))
+        if settings.workers > 1:
+            serve_workers(settings)
+        else:
+            run_loop(serve(settings))
     except BindError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

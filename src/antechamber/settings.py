@@ -15,6 +15,8 @@ from antechamber.gateway.request import DEFAULT_TRUSTED
 
 DEFAULT_API_BIND = "127.0.0.1:8080"
 DEFAULT_GATEWAY_BIND = "127.0.0.1:8000"
+#: ``--api off`` / ``--gateway off``: this node runs without that part.
+OFF = "off"
 
 
 class Settings(BaseSettings):
@@ -29,6 +31,10 @@ class Settings(BaseSettings):
     ``{"host": "url"}``) names for the visitor's host. ``ANTECHAMBER_TRUSTED_PROXIES``
     (JSON list of IPs/CIDRs) are believed in ``X-Forwarded-*``.
     ``ANTECHAMBER_MIN_USER_LIMIT`` lowers Cloudflare's 200-user minimum for small sites.
+
+    ``ANTECHAMBER_STATE`` is where room counters live: ``memory`` (this process, saved
+    to the data directory across restarts) or a Redis URL shared by every node;
+    ``ANTECHAMBER_WORKERS`` gateway processes share one port (Redis only).
     """
 
     model_config = SettingsConfigDict(env_prefix="ANTECHAMBER_", env_nested_delimiter="__", extra="ignore")
@@ -44,6 +50,22 @@ class Settings(BaseSettings):
     min_user_limit: int = Field(default=MIN_USERS, ge=1, le=MIN_USERS)
     #: ``uvicorn`` (ASGI), or ``raw``: the gateway's own HTTP/1.1 front end, cheaper per request.
     gateway_server: Literal["uvicorn", "raw"] = "uvicorn"
+    #: ``memory``, or ``redis://``, ``rediss://``, ``unix://``, ``redis+cluster://`` URL.
+    state: str = "memory"
+    #: Key prefix in Redis, so several deployments can share one server.
+    state_prefix: str = "antechamber"
+    #: While Redis does not answer: ``hold`` the limits, or ``open`` the rooms for ``state_open_seconds``.
+    state_failure: Literal["hold", "open"] = "hold"
+    state_open_seconds: float = Field(default=60.0, ge=0, le=3600)
+    workers: int = Field(default=1, ge=1, le=256)
+
+    @property
+    def api_enabled(self) -> bool:
+        return self.api != OFF
+
+    @property
+    def gateway_enabled(self) -> bool:
+        return self.gateway != OFF
 
     def resolved_database_url(self) -> str:
         """The store's SQLAlchemy URL: the configured one, else SQLite in the data directory."""

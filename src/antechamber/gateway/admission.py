@@ -7,6 +7,7 @@ I/O: the config is an in-memory snapshot and the state is applied locally.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -70,6 +71,11 @@ class Verdict:
         """The request goes on to the origin."""
         return self.decision.outcome in (Outcome.ORIGIN, Outcome.BYPASS)
 
+    @property
+    def draws(self) -> bool:
+        """This node's share of the free slots is spent: await :meth:`Admission.draw_and_check`."""
+        return self.decision.reason == "draw"
+
 
 class Admission:
     """Decides requests against the configuration in force and the room state."""
@@ -102,6 +108,11 @@ class Admission:
         """The room covering ``host`` and ``path`` in the configuration in force."""
         return self.source.current.match(host, path)
 
+    def config_of(self, room_id: str, now_ms: int) -> RoomConfig | None:
+        """A room's effective configuration by id (for the state backend's share of the free slots)."""
+        entry = self.source.current.rooms.get(room_id)
+        return None if entry is None else self.effective(entry, now_ms)
+
     def effective(self, entry: RoomEntry, now_ms: int) -> RoomConfig:
         """The room's effective configuration, recomputed only when the entry or the active event changes."""
         cached = self._cache.get(entry.room_id)
@@ -120,12 +131,15 @@ class Admission:
         websocket: bool = False,
         count: bool = True,
         cookie_value: str | None = None,
+        drawn: bool = False,
     ) -> Verdict:
         """Decide ``visitor``'s request in ``entry``'s room.
 
         ``count=False`` makes a read-only check (the nginx page render): the
         decision is made but its counter changes are dropped. ``cookie_value``
         replaces the cookie the request carries (the fresh one from an auth call).
+        A verdict that :attr:`~Verdict.draws` has changed nothing yet: the caller
+        awaits :meth:`draw_and_check` (``drawn=True`` is that second look, which never draws).
         """
         now = self.clock()
         config = self.effective(entry, now)
@@ -137,9 +151,16 @@ class Admission:
             snapshot = RoomSnapshot(now)
         else:
             snapshot = self.state.snapshot(entry.room_id, now)
+            if self.state.open:
+                # The shared store is gone and the operator chose to fail open for a while.
+                config = dataclasses.replace(config, queueing_method="passthrough", queue_all=False)
         bypass = self._bypass is not None and self._bypass(entry, visitor)
         facts = RequestFacts(bypass=bypass, websocket=websocket, wants_json=visitor.wants_json())
         decision = decide(config, snapshot, opened, facts, now, self.rng)
+        if decision.reason == "draw":
+            if count and not drawn:
+                return Verdict(entry, config, decision, opened, (), now)
+            decision = decide(config, dataclasses.replace(snapshot, pool=False), opened, facts, now, self.rng)
         if count and decision.deltas:
             self.state.apply(entry.room_id, decision.deltas, now)
         cookies: tuple[bytes, ...] = ()
@@ -156,6 +177,13 @@ class Admission:
                 self._remember((cookie_value, entry.room_id, entry.cookie_name), ticket)
                 self._remember((value, entry.room_id, entry.cookie_name), ticket)
         return Verdict(entry, config, decision, opened, cookies, now)
+
+    async def draw_and_check(
+        self, verdict: Verdict, visitor: Visitor, *, websocket: bool = False, cookie_value: str | None = None
+    ) -> Verdict:
+        """Draw a slot from the shared pool for a verdict that :attr:`~Verdict.draws`, then decide again."""
+        await self.state.draw(verdict.entry.room_id, verdict.now_ms)
+        return self.check(verdict.entry, visitor, websocket=websocket, cookie_value=cookie_value, drawn=True)
 
     def _remember(self, key: tuple[str, str, str], ticket: Ticket) -> None:
         if len(self._opened) >= _OPENED_MAX:

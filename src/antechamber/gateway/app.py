@@ -13,7 +13,7 @@ trusted-proxy list to ``X-Forwarded-*`` and needs the real TCP peer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Coroutine, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from antechamber.core.cookie import CookieCodec
@@ -52,6 +52,18 @@ class Forward:
         self.on_command = on_command
 
 
+class Deferred:
+    """An answer that needs one await first: a slot drawn from the shared pool (Redis backend only)."""
+
+    __slots__ = ("action",)
+
+    def __init__(self, action: Coroutine[Any, Any, Reply | Forward]) -> None:
+        self.action = action
+
+
+Action = Reply | Forward | Deferred
+
+
 class Gateway:
     """The ASGI application; build it with :func:`create_gateway`."""
 
@@ -77,6 +89,8 @@ class Gateway:
         kind = scope["type"]
         if kind == "http":
             action = self.handle(scope)
+            if isinstance(action, Deferred):
+                action = await action.action
             if isinstance(action, Reply):
                 await send_reply(send, action, head_only=scope["method"] == "HEAD")
             else:
@@ -110,14 +124,16 @@ class Gateway:
         path = scope["path"]
         return Visitor(host, path, scope.get("query_string", b""), headers, scheme, client_ip, peer), trusted
 
-    def handle(self, scope: Scope) -> Reply | Forward:
+    def handle(self, scope: Scope) -> Action:
         """Decide an HTTP request without I/O: the gateway's own answer, or where to forward it.
 
         Every server front end calls this (the ASGI ``__call__`` and the raw HTTP/1.1
-        server), so both decide exactly alike; only forwarding needs the event loop.
+        server), so both decide exactly alike; only forwarding needs the event loop,
+        and a :class:`Deferred` (an admission that must first draw a slot from Redis).
         """
         if scope["path"].startswith(PREFIX):
-            return self._endpoints.reply(scope)
+            reply = self._endpoints.reply(scope)
+            return reply if isinstance(reply, Reply) else Deferred(reply)
         visitor, trusted = self._visitor(scope)
         origin = self.origin_for(visitor.host)
         entry = self.admission.route(visitor.host, visitor.path)
@@ -125,6 +141,14 @@ class Gateway:
         if entry is None:
             return Forward(hop)
         verdict = self.admission.check(entry, visitor)
+        if verdict.draws:
+            return Deferred(self._after_draw(verdict, visitor, hop))
+        return self._act(verdict, visitor, hop)
+
+    async def _after_draw(self, verdict: Verdict, visitor: Visitor, hop: Hop) -> Reply | Forward:
+        return self._act(await self.admission.draw_and_check(verdict, visitor), visitor, hop)
+
+    def _act(self, verdict: Verdict, visitor: Visitor, hop: Hop) -> Reply | Forward:
         if verdict.passes:
 
             def on_command(value: bytes) -> tuple[bytes, ...]:
@@ -166,6 +190,8 @@ class Gateway:
             await bridge(scope, receive, send, hop)
             return
         verdict = self.admission.check(entry, visitor, websocket=True)
+        if verdict.draws:
+            verdict = await self.admission.draw_and_check(verdict, visitor, websocket=True)
         if verdict.passes:
             await bridge(scope, receive, send, hop, cookies=verdict.set_cookies)
         else:

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import MutableMapping
+from collections.abc import Coroutine, MutableMapping
 from typing import Any
 
-from antechamber.gateway.admission import Admission, visitor_queue_reply
+from antechamber.gateway.admission import Admission, Verdict, visitor_queue_reply
 from antechamber.gateway.pages import Reply, Send, send_reply, text_reply
 from antechamber.gateway.request import (
     TrustedProxies,
@@ -90,10 +90,13 @@ class ForwardAuth:
         self.trusted = trusted
 
     async def __call__(self, scope: MutableMapping[str, Any], send: Send) -> None:
-        await send_reply(send, self.reply(scope), head_only=scope["method"] == "HEAD")
+        reply = self.reply(scope)
+        if not isinstance(reply, Reply):
+            reply = await reply
+        await send_reply(send, reply, head_only=scope["method"] == "HEAD")
 
-    def reply(self, scope: MutableMapping[str, Any]) -> Reply:
-        """The answer to a request under ``/.antechamber/`` (no I/O: every endpoint answers at once)."""
+    def reply(self, scope: MutableMapping[str, Any]) -> Reply | Coroutine[Any, Any, Reply]:
+        """The answer to a request under ``/.antechamber/``: at once, or after drawing a slot (Redis backend)."""
         path: str = scope["path"]
         if path == AUTH:
             reply = self._auth(original_request(scope, self.trusted), nginx=False)
@@ -109,11 +112,19 @@ class ForwardAuth:
             reply = text_reply(404, "Not found")
         return reply
 
-    def _auth(self, visitor: Visitor, *, nginx: bool) -> Reply:
+    def _auth(self, visitor: Visitor, *, nginx: bool) -> Reply | Coroutine[Any, Any, Reply]:
         entry = self.admission.route(visitor.host, visitor.path)
         if entry is None:
             return text_reply(200, "not covered")
         verdict = self.admission.check(entry, visitor)
+        if verdict.draws:
+            return self._auth_after_draw(verdict, visitor, nginx=nginx)
+        return self._auth_reply(verdict, visitor, nginx=nginx)
+
+    async def _auth_after_draw(self, verdict: Verdict, visitor: Visitor, *, nginx: bool) -> Reply:
+        return self._auth_reply(await self.admission.draw_and_check(verdict, visitor), visitor, nginx=nginx)
+
+    def _auth_reply(self, verdict: Verdict, visitor: Visitor, *, nginx: bool) -> Reply:
         if verdict.passes:
             reply = text_reply(200, verdict.decision.reason)
         elif nginx:

@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 import httptools
 
-from antechamber.gateway.app import Forward
+from antechamber.gateway.app import Action, Deferred, Forward
 from antechamber.gateway.pages import Reply
 from antechamber.gateway.raw.cycle import ProxyCycle, Request
 from antechamber.gateway.raw.upgrade import Upgrade, request_head
@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 #: Decides a request without I/O (``Gateway.handle``).
-Handler = Callable[[Scope], "Reply | Forward"]
+Handler = Callable[[Scope], Action]
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +314,24 @@ class HttpProtocol(asyncio.Protocol):
             self.active = None
             self.fail(500, "Internal error")
             return
+        if isinstance(action, Deferred):
+            request.task = self.loop.create_task(self._deferred(request, action))
+            return
+        self._act(request, action)
+
+    async def _deferred(self, request: Request, deferred: Deferred) -> None:
+        """An admission that first draws a slot from the shared store, then goes on as any other."""
+        try:
+            action = await deferred.action
+        except Exception:
+            logger.exception("raw server: the gateway failed on a request")
+            self.active = None
+            self.fail(500, "Internal error")
+            return
+        if not self.closed and request is self.active:
+            self._act(request, action)
+
+    def _act(self, request: Request, action: Reply | Forward) -> None:
         if isinstance(action, Reply):
             # The answer does not depend on the body: discard it, answer once it has been read.
             request.drop_body()
