@@ -10,10 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from antechamber.api.app import create_app
 from antechamber.db import accounts, rules, tokens
-from antechamber.gateway.follower import DEFAULT_INTERVAL, ConfigFollower, fingerprint, load_stored
+from antechamber.db.revision import bump_revision
+from antechamber.gateway.follower import DEFAULT_INTERVAL, fingerprint, load_stored
 from antechamber.gateway.live_status import StateStatusSource
 from tests.gateway.harness import HOST, Site, running_site
 from tests.gateway.test_proxy import cookie_of
@@ -142,19 +145,19 @@ class TestFollowerDetails:
         assert fingerprint(await load_stored(site.db)) == current.version
 
     async def test_store_outage_keeps_last_config(self, site: Site) -> None:
-        """When the store cannot be read, the gateway keeps enforcing the last configuration."""
-        await site.add_room(total_active_users=1, new_users_per_minute=60)
+        """When the store cannot be read, the gateway keeps enforcing the last configuration, then follows again."""
+        room_id = await site.add_room(total_active_users=1, new_users_per_minute=60)
         current = site.follower.current
-        broken = ConfigFollower(site.db, interval=0.01)
-        broken.current = current
-
-        async def fail() -> bool:
-            raise OSError("store down")
-
-        broken.refresh = fail  # type: ignore[method-assign]
-        task = asyncio.create_task(broken._run())
-        await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert broken.current is current and broken._failing
+        async with site.db.begin() as connection:
+            await connection.execute(text("ALTER TABLE config_revision RENAME TO config_revision_away"))
+        with pytest.raises(DBAPIError):
+            await site.follower.poll()
+        assert site.follower.current is current
+        async with site.db.begin() as connection:
+            await connection.execute(text("ALTER TABLE config_revision_away RENAME TO config_revision"))
+            await bump_revision(connection)
+            await rules.replace_rules(
+                connection, room_id, [{"id": "r1", "expression": "true", "action": "bypass_waiting_room"}]
+            )
+        assert await site.follower.poll()
+        assert 1 == len(site.follower.current.rooms[room_id].rules)

@@ -15,14 +15,16 @@ async def test_overlapping_polls_end_on_the_newest_read(monkeypatch: pytest.Monk
     """A slow poll that read the store before a write cannot overwrite a later poll's newer config."""
     stale = StoredConfig(rooms=[])
     fresh = StoredConfig(rooms=[], crawler_bypass={"zone": True})
-    reads = [(stale, 0.2), (fresh, 0.0)]  # the first read is old and slow, the second new and fast
+    # (revision, data, delay): the first read is old and slow, the second new and fast
+    reads = [(1, stale, 0.2), (2, fresh, 0.0)]
 
-    async def load(_database: object) -> StoredConfig:
-        stored, delay = reads.pop(0)
+    async def load(_database: object) -> tuple[int, StoredConfig]:
+        revision, stored, delay = reads.pop(0)
         await asyncio.sleep(delay)
-        return stored
+        return revision, stored
 
-    monkeypatch.setattr(follower_module, "load_stored", load)
+    monkeypatch.setattr(follower_module, "load_snapshot", load)
     follower = ConfigFollower(database=None, interval=60)  # type: ignore[arg-type]
     await asyncio.gather(follower.refresh(), follower.refresh())
     assert fingerprint(fresh) == follower.current.version
+    assert 2 == follower.revision
