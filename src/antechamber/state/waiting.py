@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import sys
 from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from antechamber.core.types import PRESENT_MS, QUEUE_PLACE_HOLD_MS, REFRESH_BUCKET_MS
 
 _MIN_CAPACITY = 64
+#: A restored capacity past this (four years of place seconds) is a damaged file, not a queue.
+_MAX_CAPACITY = 1 << 27
 _NEVER = 1 << 62
 
 
@@ -97,6 +101,25 @@ class _Fenwick:
 
     def nbytes(self) -> int:
         return sys.getsizeof(self.counts) + sys.getsizeof(self.tree)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingRows:
+    """What the waiting counters hold, to save and restore them: one row of counts per refresh bucket.
+
+    The layout is kept as it was (base, capacity, row lengths), so restored
+    counters go on exactly as the saved ones would have, even for a late
+    departure into a slot nobody was counted in.
+    """
+
+    #: The place second of index 0 of every row.
+    base: int
+    #: Indices covered by the trees (0 or 64 times a power of two, at least every row's length).
+    capacity: int
+    #: Rows from this refresh bucket on count as present.
+    present_from: int
+    #: Refresh bucket -> count per place second from ``base`` (int32).
+    rows: Mapping[int, array[int]]
 
 
 class WaitingCounters:
@@ -225,6 +248,46 @@ class WaitingCounters:
             self._present_from = present_from
         else:
             self._compact()
+
+    def export(self) -> WaitingRows:
+        """A copy of the counters' rows (the trees are rebuilt from them on restore)."""
+        rows = {bucket: array("i", row) for bucket, row in self._rows.items()}
+        return WaitingRows(self._base, self._cap, self._present_from, rows)
+
+    @classmethod
+    def restore(cls, saved: WaitingRows) -> WaitingCounters:
+        """Counters holding ``saved`` as it was; the caller expires them to now.
+
+        Raises ValueError when the rows do not fit the layout they claim.
+        """
+        cap = saved.capacity
+        doublings = cap // _MIN_CAPACITY
+        if cap < 0 or cap and (cap % _MIN_CAPACITY or doublings & (doublings - 1) or cap > _MAX_CAPACITY):
+            raise ValueError("the waiting capacity is not one the counters use")
+        if saved.rows and not cap:
+            raise ValueError("waiting rows without capacity")
+        if any(len(row) > cap for row in saved.rows.values()):
+            raise ValueError("a waiting row is longer than the capacity")
+        counters = cls()
+        counters._present_from = saved.present_from
+        if not saved.rows:
+            return counters
+        counters._base, counters._cap = saved.base, cap
+        live, present = _Fenwick(cap), _Fenwick(cap)
+        for bucket, row in saved.rows.items():
+            counters._rows[bucket] = array("i", row)
+            trees = (live, present) if bucket >= saved.present_from else (live,)
+            for tree in trees:
+                counts = tree.counts
+                for i, c in enumerate(row):
+                    if c:
+                        counts[i] += c
+                        tree.total += c
+        live.rebuild()
+        present.rebuild()
+        counters._live, counters._present = live, present
+        counters._due_ms = min(_drop_time(b) for b in saved.rows)
+        return counters
 
     def memory_bytes(self) -> int:
         """Bytes held by the counters (arrays and the row index)."""
