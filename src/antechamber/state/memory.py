@@ -5,16 +5,30 @@ Per room: active sessions counted by their expiry second, waiting users by
 5-minute ring of admissions for the per-minute cap and the measured outflow,
 plus the paced budget's schedule. Snapshots share the live waiting counters,
 so a snapshot taken per request is exact.
+
+Given a file, the counters survive a restart: :meth:`MemoryState.start`
+restores them and :meth:`MemoryState.aclose` saves them, with a save every few
+seconds between (see :mod:`antechamber.state.snapshot_file` for the format).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
+import time
+from array import array
+from collections.abc import Callable
+from pathlib import Path
 
 from antechamber.core.counters import Deltas, RoomSnapshot
 from antechamber.core.types import BUCKET_MS, FIFO_LOOKAHEAD_MS, OUTFLOW_WINDOW_S
+from antechamber.state import snapshot_file
 from antechamber.state.base import StateHealth
+from antechamber.state.snapshot_file import RoomRecord, Saved, SnapshotError
 from antechamber.state.waiting import WaitingCounters
+
+logger = logging.getLogger(__name__)
 
 _RING = OUTFLOW_WINDOW_S  # seconds of admission history
 _MINUTE_S = 60
@@ -84,6 +98,45 @@ class _Room:
                 self.adm_minute = 0
             self.ring_s = now_s
         self.waiting.expire(now_ms)
+
+    def record(self) -> RoomRecord:
+        """The room's counters as they are (not advanced), to save."""
+        seconds = range(self.ring_s - _RING + 1, self.ring_s + 1)
+        return RoomRecord(
+            dict(self.active),
+            self.active_floor_s,
+            self.ring_s,
+            array("q", (self.adm[s % _RING] for s in seconds)),
+            array("q", (self.adm_open[s % _RING] for s in seconds)),
+            bytes(self.open[s % _RING] for s in seconds),
+            self.pace_tat_us,
+            self.waiting.export(),
+        )
+
+    @classmethod
+    def restore(cls, record: RoomRecord) -> _Room:
+        """A room holding ``record`` as it was saved; advance it to now before use.
+
+        Raises ValueError when the record does not hold together.
+        """
+        room = cls(record.ring_s)
+        room.active = {s: n for s, n in record.active.items() if s >= record.active_floor_s}
+        room.active_total = sum(room.active.values())
+        room.active_floor_s = record.active_floor_s
+        # The newest _RING seconds of the saved history, each in its slot.
+        ring_s, n = record.ring_s, len(record.admitted)
+        for k in range(max(0, n - _RING), n):
+            slot = (ring_s - n + 1 + k) % _RING
+            room.adm[slot] = record.admitted[k]
+            room.adm_open[slot] = record.admitted_open[k]
+            room.open[slot] = bool(record.open[k])
+        room.adm_total = sum(room.adm)
+        room.adm_open_total = sum(room.adm_open)
+        room.open_total = sum(room.open)
+        room.adm_minute = sum(room.adm[s % _RING] for s in range(ring_s - _MINUTE_S + 1, ring_s + 1))
+        room.pace_tat_us = record.pace_tat_us
+        room.waiting = WaitingCounters.restore(record.waiting)
+        return room
 
     def expiring(self, now_ms: int) -> int:
         """Sessions ending within the FIFO lookahead (their expiry second is that close)."""
@@ -157,14 +210,57 @@ class _Room:
         )
 
 
+def _ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _load(path: Path) -> tuple[int, dict[str, _Room]] | None:
+    """When the rooms saved at ``path`` were saved and the rooms, not yet advanced (blocking).
+
+    None when there is no file, or it cannot be used: that is logged without
+    the file's contents, and the node starts empty.
+    """
+    try:
+        saved = snapshot_file.read(path)
+        if saved is None:
+            return None
+        return saved.saved_ms, {room_id: _Room.restore(record) for room_id, record in saved.rooms.items()}
+    except (SnapshotError, ValueError) as exc:
+        logger.warning("the room counters saved in %s are not restored (%s): starting empty", path, exc)
+        return None
+
+
 class MemoryState:
-    """Room counters in this process; implements :class:`~antechamber.state.base.RoomState`."""
+    """Room counters in this process; implements :class:`~antechamber.state.base.RoomState`.
+
+    Example::
+
+        state = MemoryState(data_dir / "room-state.bin")
+        await state.start()   # restores the saved counters, then saves every 5 s
+        ...
+        await state.aclose()  # saves a last time
+
+    Args:
+        path: the file to keep the counters in across restarts (None: they live
+            and die with the process). A file that cannot be used is logged and
+            the node starts empty; the next save replaces it.
+        save_interval: seconds between saves while running.
+        clock: epoch milliseconds, to advance restored counters and stamp saves.
+    """
 
     #: Never fails open: the counters are in this process.
     open = False
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None = None, *, save_interval: float = 5.0, clock: Callable[[], int] = _ms) -> None:
         self._rooms: dict[str, _Room] = {}
+        self.path = path
+        self.save_interval = save_interval
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._save_lock = asyncio.Lock()
+        self._dirty = False  # changed since the last save
+        self._save_failing = False
 
     def _room(self, room_id: str, now_ms: int) -> _Room:
         room = self._rooms.get(room_id)
@@ -193,6 +289,7 @@ class MemoryState:
         """Add one decision's (or a merged batch's) deltas at ``now_ms``."""
         if deltas:
             self._room(room_id, now_ms).apply(deltas, now_ms)
+            self._dirty = True
 
     async def draw(self, room_id: str, now_ms: int, /) -> bool:
         """Never needed: one process holds the room, so its snapshots carry no allowance."""
@@ -204,13 +301,76 @@ class MemoryState:
 
     def drop_room(self, room_id: str) -> None:
         """Forget a deleted room's counters."""
-        self._rooms.pop(room_id, None)
+        if self._rooms.pop(room_id, None) is not None:
+            self._dirty = True
 
     async def start(self) -> None:
-        """Nothing to start."""
+        """Restore the saved counters and start saving them periodically (nothing to do without a file).
+
+        Restored rooms are advanced to now as a live room would be: sessions
+        that expired and refresh buckets whose hold ran out while the node was
+        down are gone. A room this process already counts keeps its counters.
+        """
+        if self.path is None or self._task is not None:
+            return
+        loaded = await asyncio.to_thread(_load, self.path)
+        if loaded is not None:
+            saved_ms, rooms = loaded
+            now_ms = self.clock()
+            for room_id, room in rooms.items():
+                if room_id not in self._rooms:
+                    room.advance(now_ms)
+                    self._rooms[room_id] = room
+            ago_s = max(0, now_ms - saved_ms) / 1000
+            logger.info("restored the counters of %d rooms saved %.0f s ago from %s", len(rooms), ago_s, self.path)
+        self._stop = asyncio.Event()  # of this event loop
+        self._task = asyncio.create_task(self._run(), name="antechamber-state-save")
 
     async def aclose(self) -> None:
-        """Nothing to flush."""
+        """Stop saving periodically and save a last time (nothing to do without a file)."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stop.set()
+            await task  # lets a save under way finish, so it cannot land after the last one
+        await self.save()
+
+    async def save(self) -> None:
+        """Write the counters to the file now, if they changed since the last save.
+
+        A failed write is logged (once until one succeeds again) and the
+        counters stay in memory: the next save tries again.
+        """
+        path = self.path
+        if path is None:
+            return
+        async with self._save_lock:
+            if not self._dirty:
+                return
+            self._dirty = False
+            rooms = {room_id: room.record() for room_id, room in self._rooms.items()}
+            try:
+                body = snapshot_file.encode(Saved(self.clock(), rooms))
+                await asyncio.to_thread(snapshot_file.write, path, body)
+            except (OSError, ValueError) as exc:
+                self._dirty = True
+                if not self._save_failing:
+                    self._save_failing = True
+                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                    logger.warning("cannot save the room counters to %s (%s); retrying", path, reason)
+                return
+            if self._save_failing:
+                self._save_failing = False
+                logger.info("saved the room counters to %s again", path)
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.save_interval)
+            except TimeoutError:
+                try:
+                    await self.save()
+                except Exception:  # a bug must not stop the saves, nor the shutdown that awaits this task
+                    logger.exception("saving the room counters failed")
 
     def health(self) -> StateHealth:
         """Always healthy: the counters are in this process."""
