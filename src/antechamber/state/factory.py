@@ -9,7 +9,7 @@ from antechamber.state.base import FailurePolicy, RoomState
 #: Schemes of the Redis backend (redis-py's, plus a Cluster seed node).
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
 #: The file the in-process backend saves its counters to, in the data directory.
-MEMORY_STATE_FILE = "room-state.json"
+MEMORY_STATE_FILE = "room-state.bin"
 
 
 def check_state_url(url: str) -> None:
@@ -37,7 +37,8 @@ def open_state(
     if url == "memory":
         from antechamber.state.memory import MemoryState
 
-        return MemoryState()
+        # Saved every few seconds and on shutdown, so a restarted node keeps its line (one process owns the file).
+        return MemoryState(data_dir / MEMORY_STATE_FILE)
     from antechamber.state.redis import RedisState
 
     return RedisState(url, prefix=prefix, policy=policy, open_for_s=open_for_s)

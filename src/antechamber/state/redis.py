@@ -310,6 +310,10 @@ class RedisState:
                 view = parse_sync_reply((await self._pipeline([reseed], now))[0])
             if view is not None:
                 send.room.replica.absorb(view, now)
+                logger.debug(
+                    "synced: sent %s admitted, grant %d, active %d, waiting %d",
+                    [d.admitted for _, d in send.batches], view.grant, view.active, view.waiting,
+                )
         self.synced_ms = now
 
     def _sync_args(
