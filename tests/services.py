@@ -264,3 +264,74 @@ def redis_url() -> Iterator[str]:
         yield "redis://127.0.0.1:6379/0"
     else:
         missing("no Redis: redis-server is not installed and nothing listens on 127.0.0.1:6379")
+
+
+def _free_cluster_port() -> int:
+    """A free loopback port whose cluster bus port (port + 10000) is free too."""
+    while True:
+        port = free_port()
+        if port + 10000 <= 65535:
+            with contextlib.suppress(OSError), socket.socket() as s:
+                s.bind(("127.0.0.1", port + 10000))
+                return port
+
+
+def _cluster_ok(cli: str, port: int) -> bool:
+    info = subprocess.run([cli, "-p", str(port), "cluster", "info"], capture_output=True, text=True).stdout
+    return "cluster_state:ok" in info
+
+
+@contextlib.contextmanager
+def private_redis_cluster(masters: int = 3, timeout: float = 30.0) -> Iterator[str]:
+    """A throwaway Redis Cluster (``masters`` primaries, no replicas) on free loopback ports.
+
+    Yields ``redis+cluster://127.0.0.1:PORT`` (the first node as the seed); kills every
+    node and removes its files after. Skips (fails in CI) without redis-server or redis-cli.
+    """
+    server = find_binary("redis-server", "/usr/bin", "/usr/local/bin")
+    cli = find_binary("redis-cli", "/usr/bin", "/usr/local/bin")
+    if server is None or cli is None:
+        missing("redis-server or redis-cli is not installed (Debian: apt-get install redis-server redis-tools)")
+        raise AssertionError("unreachable")
+    workdir = tempfile.mkdtemp(prefix="antechamber-redis-cluster-")
+    ports: list[int] = []
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for _ in range(masters):
+            port = _free_cluster_port()
+            while port in ports:
+                port = _free_cluster_port()
+            ports.append(port)
+            node_dir = os.path.join(workdir, str(port))
+            os.mkdir(node_dir)
+            processes.append(
+                subprocess.Popen(
+                    [server, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes"]
+                    + ["--cluster-config-file", os.path.join(node_dir, "nodes.conf")]
+                    + ["--save", "", "--appendonly", "no", "--dir", node_dir]
+                    + ["--logfile", os.path.join(node_dir, "log")],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        for port in ports:
+            wait_for_port("127.0.0.1", port)
+        subprocess.run(
+            [cli, "--cluster", "create", *(f"127.0.0.1:{port}" for port in ports)]
+            + ["--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        deadline = time.monotonic() + timeout
+        while not all(_cluster_ok(cli, port) for port in ports):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Redis Cluster on ports {ports} was not ok within {timeout}s")
+            time.sleep(0.05)
+        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+    finally:
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)

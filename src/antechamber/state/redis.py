@@ -32,7 +32,8 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from antechamber.core.counters import Deltas, RoomSnapshot
 from antechamber.core.decide import free_slots
@@ -231,16 +232,24 @@ class RedisState:
         return self._rooms[room_id].replica.snapshot(self.clock())
 
     async def _evalsha(self, text: str, attr: str, *keys_and_args: Any) -> Any:
+        """Run a script on its two keys' node; one that does not know it (restarted, new) gets it loaded first.
+
+        A Cluster client routes ``EVALSHA`` by its keys (one slot: the room's hash tag) and
+        sends ``SCRIPT LOAD`` to every primary.
+        """
         sha = getattr(self, attr)
         nkeys = 2
         try:
-            if not sha:
-                raise NoScriptError("not loaded yet")
-            return await self.client.evalsha(sha, nkeys, *keys_and_args)
-        except NoScriptError:
-            sha = await self.client.script_load(text)
-            setattr(self, attr, sha)
-            return await self.client.evalsha(sha, nkeys, *keys_and_args)
+            try:
+                if not sha:
+                    raise NoScriptError("not loaded yet")
+                return await self.client.evalsha(sha, nkeys, *keys_and_args)
+            except NoScriptError:
+                sha = await self.client.script_load(text)
+                setattr(self, attr, sha)
+                return await self.client.evalsha(sha, nkeys, *keys_and_args)
+        except RedisClusterException as exc:  # not a RedisError: e.g. no seed node reachable
+            raise RedisConnectionError(f"Redis Cluster: {type(exc).__name__}") from exc
 
     async def start(self) -> None:
         """Load the scripts (Redis may be down: the node starts anyway and holds) and start syncing."""
@@ -253,8 +262,12 @@ class RedisState:
             self._task = asyncio.create_task(self._run(), name="antechamber-state-sync")
 
     async def _load_scripts(self) -> None:
-        self._sync_sha = await self.client.script_load(self._sync_text)
-        self._draw_sha = await self.client.script_load(self._draw_text)
+        """Load both scripts (a Cluster client sends ``SCRIPT LOAD`` to every primary)."""
+        try:
+            self._sync_sha = await self.client.script_load(self._sync_text)
+            self._draw_sha = await self.client.script_load(self._draw_text)
+        except RedisClusterException as exc:  # not a RedisError: e.g. no seed node reachable
+            raise RedisConnectionError(f"Redis Cluster: {type(exc).__name__}") from exc
 
     async def _run(self) -> None:
         while True:
@@ -350,30 +363,50 @@ class RedisState:
         return args
 
     async def _pipeline(self, sends: list[_Send], now: int) -> list[Any]:
-        """Send each room's batches in order, in one pipeline; return each room's last reply."""
-        if not self._sync_sha:
+        """Send each room's batches in order, in one pipeline; return each room's last reply.
+
+        On a Cluster, redis-py splits the pipeline by node, sends the parts in parallel,
+        follows MOVED/ASK one command at a time and answers in the order sent. The rooms
+        of a node that forgot the script (restarted, or new) are sent again once it is loaded.
+        """
+        loaded_now = not self._sync_sha
+        if loaded_now:
             await self._load_scripts()
-        async with asyncio.timeout(self.timeout):
-            pipe = self.client.pipeline(transaction=False)
-            for send in sends:
-                keys = send.room.keys
-                for index, (batch_id, deltas) in enumerate(send.batches):
-                    last = index == len(send.batches) - 1
-                    args = self._sync_args(now, batch_id, deltas, send.room.replica, send, last)
-                    pipe.evalsha(self._sync_sha, len(keys), *keys, *args)
-            self.commands += sum(len(send.batches) for send in sends)
-            results = await pipe.execute(raise_on_error=False)
-        if any(isinstance(r, NoScriptError) for r in results):
-            self._sync_sha = ""  # Redis restarted and forgot the script: load it and send again
-            return await self._pipeline(sends, now)
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
-        replies: list[Any] = []
-        at = 0
-        for send in sends:
-            at += len(send.batches)
-            replies.append(results[at - 1])
+        spans: list[range] = []  # each room's commands in the pipeline
+        try:
+            async with asyncio.timeout(self.timeout):
+                pipe = self.client.pipeline(transaction=False)
+                for send in sends:
+                    keys = send.room.keys
+                    start = len(pipe)
+                    for index, (batch_id, deltas) in enumerate(send.batches):
+                        last = index == len(send.batches) - 1
+                        args = self._sync_args(now, batch_id, deltas, send.room.replica, send, last)
+                        # The command, not pipe.evalsha(): a ClusterPipeline refuses the method.
+                        pipe.execute_command("EVALSHA", self._sync_sha, len(keys), *keys, *args)
+                    spans.append(range(start, len(pipe)))
+                self.commands += len(pipe)
+                results = await pipe.execute(raise_on_error=False)
+            for result in results:
+                if isinstance(result, Exception) and not isinstance(result, NoScriptError):
+                    raise result
+        except RedisCluster.ERRORS_ALLOW_RETRY:
+            if isinstance(self.client, RedisCluster):
+                # redis-py re-reads the slots only when it may retry, and this client never
+                # does: make the next sync re-read them (a failover moves a primary).
+                with contextlib.suppress(RedisError, OSError):
+                    await self.client.aclose()
+            raise
+        except RedisClusterException as exc:  # not a RedisError: e.g. no seed node reachable
+            raise RedisConnectionError(f"Redis Cluster: {type(exc).__name__}") from exc
+        replies = [results[span[-1]] for span in spans]
+        forgot = [i for i, span in enumerate(spans) if any(isinstance(results[j], NoScriptError) for j in span)]
+        if forgot:
+            if loaded_now:  # loaded just now and still missing: the next sync tries again
+                raise next(r for r in results if isinstance(r, NoScriptError))
+            self._sync_sha = ""  # a node restarted and forgot the script: load it, send its rooms again
+            for i, reply in zip(forgot, await self._pipeline([sends[i] for i in forgot], now), strict=True):
+                replies[i] = reply
         return replies
 
     def _next_id(self) -> int:
