@@ -9,6 +9,7 @@ a minute a test, all on loopback.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -102,3 +103,72 @@ async def test_three_nodes_hold_the_limits_and_the_order(deployment: Deployment)
     active, queued = room_status(deployment, room_id)
     assert active == admitted
     assert queued == VISITORS - admitted
+
+
+async def converged(deployment: Deployment, room_id: str, admitted: int, queued: int, within_s: float = 10) -> None:
+    """The status API (every node's counters together) comes to the crowd's own count within ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while True:
+        active, waiting = await asyncio.to_thread(room_status, deployment, room_id)
+        if (active, waiting) == (admitted, queued):
+            return
+        assert time.monotonic() < deadline, f"status {(active, waiting)} never came to {(admitted, queued)}"
+        await asyncio.sleep(0.5)
+
+
+async def test_a_frozen_redis_holds_the_limits_and_reconverges(
+    deployment: Deployment, redis_server: services.RedisServer
+) -> None:
+    """Redis hanging mid-surge costs no visitor a 5xx or the limits; the counts re-converge once it answers."""
+    room_id = make_room(deployment)
+
+    async def freeze() -> None:
+        await asyncio.sleep(8)
+        redis_server.freeze()
+        await asyncio.sleep(8)
+        redis_server.resume()
+
+    crowd, _ = await asyncio.gather(run_crowd(deployment, visitors=VISITORS, arrive_over_s=12, duration_s=45), freeze())
+    admitted = len(crowd.admitted)
+    assert crowd.server_errors() == 0 and not crowd.errors
+    assert admitted <= LIMIT * 1.05
+    assert admitted >= LIMIT * 0.75
+    await converged(deployment, room_id, admitted, VISITORS - admitted)
+
+
+async def test_a_redis_restarted_empty_is_reseeded(deployment: Deployment, redis_server: services.RedisServer) -> None:
+    """Redis restarted without its data mid-surge gets the nodes' counts back; the limits still hold."""
+    room_id = make_room(deployment)
+
+    async def restart() -> None:
+        await asyncio.sleep(10)
+        redis_server.stop()
+        await asyncio.to_thread(redis_server.start)
+
+    crowd, _ = await asyncio.gather(run_crowd(deployment, visitors=VISITORS, arrive_over_s=6, duration_s=45), restart())
+    admitted = len(crowd.admitted)
+    assert crowd.server_errors() == 0 and not crowd.errors
+    assert admitted <= LIMIT * 1.05
+    await converged(deployment, room_id, admitted, VISITORS - admitted)
+
+
+async def test_a_node_killed_mid_surge_loses_nobodys_place(deployment: Deployment) -> None:
+    """A gateway killed and restarted mid-surge: the others go on, every place holds (it is in the cookie)."""
+    make_room(deployment)
+    victim = deployment.nodes[2]
+
+    async def kill_and_restart() -> None:
+        await asyncio.sleep(10)
+        victim.stop(signal.SIGKILL)
+        await asyncio.sleep(3)
+        await asyncio.to_thread(victim.start)
+
+    crowd, _ = await asyncio.gather(
+        run_crowd(deployment, visitors=VISITORS, arrive_over_s=6, duration_s=48), kill_and_restart()
+    )
+    admitted = len(crowd.admitted)
+    assert crowd.server_errors() == 0
+    assert admitted <= LIMIT * 1.05
+    assert admitted >= LIMIT * 0.75
+    # Order holds across the restart: nobody went back to the end of the line.
+    assert crowd.kendall_tau() <= 0.05

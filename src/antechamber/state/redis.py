@@ -307,7 +307,8 @@ class RedisState:
             want = replica.want(free)
             batch, traffic = replica.take_batch()
             batches = [*replica.unconfirmed, (self._next_id(), batch)]
-            sends.append(_Send(room, batches, traffic, want, free))
+            # A room's first sync may find the store without it: create it in the same call.
+            sends.append(_Send(room, batches, traffic, want, free, seed=not replica.synced))
         try:
             replies = await self._pipeline(sends, now)
         except BaseException:
@@ -357,8 +358,8 @@ class RedisState:
             for pair in sessions:
                 args += pair
             args.append(len(places))
-            for pair in places:
-                args += pair
+            for triple in places:
+                args += triple
             args += (minute, tat)
         return args
 

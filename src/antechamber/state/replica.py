@@ -50,6 +50,8 @@ class GlobalView:
     waiting: int = 0
     present: int = 0
     present_by_second: dict[int, int] = field(default_factory=dict)
+    #: The same present users by (place second, refresh bucket), to re-seed an empty store exactly.
+    present_rows: tuple[tuple[int, int, int], ...] = ()
     admitted_last_minute: int = 0
     open_seconds: int = 0
     admitted_open: int = 0
@@ -68,10 +70,10 @@ def parse_sync_reply(reply: Sequence[int | bytes | str]) -> GlobalView | None:
     seq, grant, traffic, active = next(it), next(it), next(it), next(it)
     pairs = sorted((next(it), next(it)) for _ in range(next(it)))
     waiting, present = next(it), next(it)
-    by_second = {}
-    for _ in range(next(it)):
-        second = next(it)
-        by_second[second] = next(it)
+    rows = tuple((next(it), next(it), next(it)) for _ in range(next(it)))
+    by_second: dict[int, int] = {}
+    for second, _bucket, n in rows:
+        by_second[second] = by_second.get(second, 0) + n
     adm_minute, open_seconds, admitted_open, tat = next(it), next(it), next(it), next(it)
     return GlobalView(
         0,
@@ -84,6 +86,7 @@ def parse_sync_reply(reply: Sequence[int | bytes | str]) -> GlobalView | None:
         waiting,
         present,
         by_second,
+        rows,
         adm_minute,
         open_seconds,
         admitted_open,
@@ -251,7 +254,8 @@ class Replica:
     def take_batch(self) -> tuple[Deltas, int]:
         """This node's changes since the last sync, and its traffic, to send; the buffer starts over."""
         batch = self.buffer.deltas()
-        traffic = round(self.traffic_rate)
+        # Rounded up: a node that saw one request must not report none and be left without a share.
+        traffic = math.ceil(self.traffic_rate)
         self.buffer = DeltaBuffer()
         self.traffic = 0
         return batch, traffic
@@ -274,6 +278,7 @@ class Replica:
             view.waiting,
             view.present,
             view.present_by_second,
+            view.present_rows,
             view.admitted_last_minute,
             view.open_seconds,
             view.admitted_open,
@@ -299,13 +304,16 @@ class Replica:
         self.grant = max(self.grant, math.floor(free_base * share * HOLD_SHARE))
         self.pool = False
 
-    def seed(self, now_ms: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]], int, int]:
-        """What this node knew, to re-seed a store that came back empty: sessions, present places, minute, pace."""
+    def seed(self, now_ms: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]], int, int]:
+        """What this node knew, to re-seed a store that came back empty: sessions, present places, minute, pace.
+
+        Places go back into the refresh buckets they were counted in, so a visitor's next
+        counted refresh moves its place rather than adding it a second time.
+        """
         view = self.view
         now_s = now_ms // BUCKET_MS
         sessions = [(s, n) for s, n in zip(view.expiry_seconds, view.expiry_counts, strict=True) if s >= now_s]
-        places = sorted(view.present_by_second.items())
-        return sessions, places, view.admitted_last_minute, view.pace_tat_us
+        return sessions, list(view.present_rows), view.admitted_last_minute, view.pace_tat_us
 
     def memory_bytes(self) -> int:
         """A rough size: the view's per-second tables dominate."""

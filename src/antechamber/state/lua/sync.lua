@@ -8,9 +8,9 @@
 -- ARGV: now_ms, node, batch_id, traffic, want, free_est, seq_prev, seed,
 --       n_act, (expiry_s, n) * n_act, n_wait, (pos_s, bucket, n) * n_wait,
 --       admitted, admitted_open, queue_open, pace_us,
---       [seed only] n_seed_act, (expiry_s, n) *, n_seed_present, (pos_s, n) *, seed_adm_minute, seed_pace
+--       [seed only] n_seed_act, (expiry_s, n) *, n_seed_present, (pos_s, bucket, n) *, seed_adm_minute, seed_pace
 -- Returns {status, seq, grant, traffic_total, active, n_act, (s, n)*, waiting, present,
---          n_present, (s, n)*, adm_minute, open_seconds, admitted_open, pace_tat}
+--          n_present, (pos_s, bucket, n)*, adm_minute, open_seconds, admitted_open, pace_tat}
 -- status: 1 merged, 0 the store is empty and this node must re-seed it (nothing merged).
 
 local REFRESH_MS = 10000
@@ -18,6 +18,7 @@ local HOLD_MS = 300000
 local PRESENT_MS = 45000
 local OUTFLOW_S = 300
 local NODE_STALE_MS = 5000
+local NODE_GONE_MS = 3600000
 local META_TTL_MS = 7200000
 
 local now = tonumber(ARGV[1])
@@ -94,9 +95,8 @@ if fresh then
   -- The store is new or came back empty: this node re-seeds it from what it knew.
   local n = tonumber(ARGV[i]); i = i + 1
   for _ = 1, n do add_active(tonumber(ARGV[i]), tonumber(ARGV[i + 1])); i = i + 2 end
-  local b = math.floor(now / REFRESH_MS)
   n = tonumber(ARGV[i]); i = i + 1
-  for _ = 1, n do add_waiting(tonumber(ARGV[i]), b, tonumber(ARGV[i + 1])); i = i + 2 end
+  for _ = 1, n do add_waiting(tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])); i = i + 3 end
   local adm = tonumber(ARGV[i])
   if adm > 0 then redis.call('HINCRBY', KEYS[3], 'a' .. now_s, adm) end
   local tat = tonumber(ARGV[i + 1])
@@ -133,8 +133,12 @@ local values = {}
 for j = 1, #fields, 2 do values[fields[j]] = fields[j + 1] end
 for id, at in pairs(seen) do
   if id ~= node then
-    if at < now - NODE_STALE_MS then
+    if at < now - NODE_GONE_MS then
       redis.call('HDEL', KEYS[5], 't:' .. id, 'g:' .. id, 's:' .. id, 'k:' .. id)
+    elseif at < now - NODE_STALE_MS then
+      -- A node silent for a few seconds holds no share any more, but its last batch id stays:
+      -- batches it sent while Redis hung may still arrive, and each must be merged once only.
+      redis.call('HDEL', KEYS[5], 't:' .. id, 'g:' .. id)
     else
       others_traffic = others_traffic + tonumber(values['t:' .. id] or '0')
       others_grant = others_grant + tonumber(values['g:' .. id] or '0')
@@ -169,7 +173,7 @@ for j = 1, #pairs_out do out[#out + 1] = pairs_out[j] end
 
 -- Waiting users: everyone holding a place, and present users by place second.
 local present_from = math.floor((now - PRESENT_MS) / REFRESH_MS)
-local waiting, present, by_pos = 0, 0, {}
+local waiting, present, rows = 0, 0, {}
 for r = 6, #KEYS do
   local b = tonumber(redis.call('HGET', KEYS[r], 'b'))
   if b ~= nil then
@@ -183,9 +187,11 @@ for r = 6, #KEYS do
         local row = redis.call('HGETALL', KEYS[r])
         for j = 1, #row, 2 do
           local f = row[j]
-          if f ~= 'b' and f ~= 'n' then
-            local pos = tonumber(f)
-            by_pos[pos] = (by_pos[pos] or 0) + tonumber(row[j + 1])
+          local c = tonumber(row[j + 1])
+          if f ~= 'b' and f ~= 'n' and c > 0 then
+            rows[#rows + 1] = tonumber(f)
+            rows[#rows + 1] = b
+            rows[#rows + 1] = c
           end
         end
       end
@@ -194,17 +200,9 @@ for r = 6, #KEYS do
 end
 out[#out + 1] = waiting
 out[#out + 1] = present
-local count_at = #out + 1
-out[count_at] = 0
-local n_pos = 0
-for pos, n in pairs(by_pos) do
-  if n > 0 then
-    out[#out + 1] = pos
-    out[#out + 1] = n
-    n_pos = n_pos + 1
-  end
-end
-out[count_at] = n_pos
+-- Present places by (second, refresh bucket): the node sums them; a re-seed puts them back as they were.
+out[#out + 1] = #rows / 3
+for j = 1, #rows do out[#out + 1] = rows[j] end
 
 -- Admission history: the last minute, and the outflow window.
 local flow = redis.call('HGETALL', KEYS[3])
