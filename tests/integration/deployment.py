@@ -244,6 +244,15 @@ async def run_crowd(
     return crowd
 
 
+def store_health(deployment: Deployment, room_id: str) -> dict[str, object]:
+    """The status API's ``state_store`` (Antechamber's addition; the SDK keeps unknown fields)."""
+    status = deployment.sdk().waiting_rooms.statuses.get(room_id, zone_id=deployment.zone_id)
+    assert status is not None
+    health = status.to_dict().get("state_store")
+    assert isinstance(health, dict)
+    return health
+
+
 def room_status(deployment: Deployment, room_id: str) -> tuple[int, int]:
     """(active, queued) as the status API reports them: every node's counters together."""
     status = deployment.sdk().waiting_rooms.statuses.get(room_id, zone_id=deployment.zone_id)

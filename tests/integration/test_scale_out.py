@@ -25,6 +25,7 @@ from tests.integration.deployment import (
     room_status,
     run_crowd,
     start_deployment,
+    store_health,
 )
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
@@ -122,10 +123,14 @@ async def test_a_frozen_redis_holds_the_limits_and_reconverges(
     """Redis hanging mid-surge costs no visitor a 5xx or the limits; the counts re-converge once it answers."""
     room_id = make_room(deployment)
 
+    healths: list[dict[str, object]] = []
+
     async def freeze() -> None:
         await asyncio.sleep(8)
         redis_server.freeze()
-        await asyncio.sleep(8)
+        await asyncio.sleep(6)
+        healths.append(await asyncio.to_thread(store_health, deployment, room_id))
+        await asyncio.sleep(2)
         redis_server.resume()
 
     crowd, _ = await asyncio.gather(run_crowd(deployment, visitors=VISITORS, arrive_over_s=12, duration_s=45), freeze())
@@ -133,7 +138,10 @@ async def test_a_frozen_redis_holds_the_limits_and_reconverges(
     assert crowd.server_errors() == 0 and not crowd.errors
     assert admitted <= LIMIT * 1.05
     assert admitted >= LIMIT * 0.75
+    # The status API said so while Redis hung, and says so no more.
+    assert healths[0]["healthy"] is False and healths[0]["policy"] == "hold" and healths[0]["failing_since"]
     await converged(deployment, room_id, admitted, VISITORS - admitted)
+    assert store_health(deployment, room_id)["healthy"] is True
 
 
 async def test_a_redis_restarted_empty_is_reseeded(deployment: Deployment, redis_server: services.RedisServer) -> None:

@@ -10,16 +10,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from antechamber.api.models.zone import RoomStatus
+from antechamber.api.models.zone import RoomStatus, StateStoreStatus
 from antechamber.api.schedule import EventWindow, active_event
 
 
 class LiveNumbers(NamedTuple):
-    """A room's current estimates."""
+    """A room's current estimates, and the health of the store they come from."""
 
     queued_users: int
     active_users: int
     max_wait_minutes: int
+    store: StateStoreStatus | None = None
 
 
 class StatusSource(Protocol):
@@ -62,4 +63,5 @@ def room_status(
         estimated_queued_users=numbers.queued_users,
         estimated_total_active_users=numbers.active_users,
         max_estimated_time_minutes=numbers.max_wait_minutes,
+        state_store=numbers.store,
     )

@@ -8,7 +8,10 @@ queued users, active sessions, and the estimated wait of the back of the queue.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
+from typing import Literal
 
+from antechamber.api.models.zone import StateStoreStatus
 from antechamber.api.status import LiveNumbers
 from antechamber.core.config import effective_config
 from antechamber.core.estimate import outflow_per_minute, random_wait_percentiles_ms, to_minutes
@@ -35,10 +38,11 @@ class StateStatusSource:
         its counters with no wait estimate.
         """
         now = self.clock()
-        snapshot = self.state.snapshot(room_id, now)
+        snapshot = await self.state.read(room_id, now)
+        store = self.store()
         entry = self.source.current.rooms.get(room_id)
         if entry is None or snapshot.waiting <= 0:
-            return LiveNumbers(max(0, snapshot.waiting), max(0, snapshot.active), 0)
+            return LiveNumbers(max(0, snapshot.waiting), max(0, snapshot.active), 0, store)
         config = effective_config(entry.room, entry.events, now)
         rate = outflow_per_minute(config, snapshot)
         if config.queueing_method == "random":
@@ -46,4 +50,15 @@ class StateStatusSource:
             wait_ms = random_wait_percentiles_ms(snapshot.waiting, rate)[2]
         else:
             wait_ms = math.ceil(snapshot.waiting / rate * MINUTE_MS)
-        return LiveNumbers(snapshot.waiting, max(0, snapshot.active), to_minutes(wait_ms))
+        return LiveNumbers(snapshot.waiting, max(0, snapshot.active), to_minutes(wait_ms), store)
+
+    def store(self) -> StateStoreStatus:
+        """The state backend's health as the status API shows it."""
+        health = self.state.health()
+        since = None
+        if health.failing_since_ms:
+            since = datetime.fromtimestamp(health.failing_since_ms / 1000, UTC)
+        backend: Literal["memory", "redis"] = "redis" if health.backend == "redis" else "memory"
+        return StateStoreStatus(
+            backend=backend, healthy=health.healthy, failing_since=since, policy=health.policy, open=health.open
+        )

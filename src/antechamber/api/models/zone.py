@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, StrictBool
@@ -31,6 +32,19 @@ class ZoneSettings(BaseModel):
     search_engine_crawler_bypass: bool
 
 
+class StateStoreStatus(BaseModel):
+    """Antechamber's own addition: whether the counters' store answers (Redis, with several nodes)."""
+
+    backend: Literal["memory", "redis"]
+    healthy: bool
+    #: When the store stopped answering (null while healthy).
+    failing_since: datetime | None = None
+    #: ``hold``: the limits are kept on the last known totals; ``open``: visitors are let through for a while.
+    policy: Literal["hold", "open"]
+    #: The ``open`` policy is letting visitors through right now.
+    open: bool
+
+
 class RoomStatus(BaseModel):
     """What a room is doing now, with live estimates."""
 
@@ -39,6 +53,8 @@ class RoomStatus(BaseModel):
     estimated_queued_users: int
     estimated_total_active_users: int
     max_estimated_time_minutes: int
+    #: Not in Cloudflare's schema (its SDK keeps unknown fields): the store behind the estimates.
+    state_store: StateStoreStatus | None = None
 
 
 class PreviewInput(BaseModel):
