@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -48,10 +49,16 @@ ConfigOf = Callable[[str, int], RoomConfig | None]
 
 #: Refresh-bucket hashes per room: the live buckets (5-minute hold + present) with room to spare.
 RING = 34
+#: After a draw found nothing, the pool is not asked again for this long.
+POOL_RETRY_S = 0.2
 #: A room nobody asked about for this long is no longer synced (its keys expire in Redis).
 IDLE_MS = 120_000
 DEFAULT_PREFIX = "antechamber"
 _META, _ACT, _FLOW, _PACE, _NODES = "meta", "act", "flow", "pace", "nodes"
+
+
+def _reopen_pool(replica: Replica) -> None:
+    replica.pool = True
 
 
 def _script(name: str) -> str:
@@ -128,7 +135,7 @@ class RedisState:
         interval: seconds between syncs.
         policy: what to do while Redis does not answer (``hold`` or ``open``).
         open_for_s: how long ``open`` lets visitors through before holding.
-        timeout: seconds a sync may take; a draw gets a tenth of it, at most 50 ms.
+        timeout: seconds a sync may take; a request waits for a draw a fifth of it, at most 100 ms.
     """
 
     def __init__(
@@ -151,7 +158,7 @@ class RedisState:
         self.policy: FailurePolicy = policy
         self.open_for_ms = int(open_for_s * 1000)
         self.timeout = timeout
-        self.draw_timeout = min(0.05, timeout / 10)
+        self.draw_timeout = min(0.1, timeout / 5)
         self.clock = clock
         self.client = client if client is not None else connect(url, timeout=timeout)
         self._config_of: ConfigOf = lambda room_id, now_ms: None
@@ -160,6 +167,7 @@ class RedisState:
         self._sync_sha = self._draw_sha = ""
         self._batch_id = 0
         self._lock = asyncio.Lock()
+        self._draws: dict[str, asyncio.Future[bool]] = {}
         self._task: asyncio.Task[None] | None = None
         self.failing_since_ms = 0
         self.synced_ms = 0
@@ -199,29 +207,48 @@ class RedisState:
     # --- I/O ----------------------------------------------------------------------------
 
     async def draw(self, room_id: str, now_ms: int, /) -> bool:
-        """Take slots from the shared pool for this node (one atomic command); False when there are none."""
+        """Take slots from the shared pool for this node (one atomic command); False when there are none.
+
+        Concurrent draws for one room share one command; a request waits at most
+        ``draw_timeout`` for it (the command goes on, and its slots serve the next requests).
+        """
         room = self._room(room_id, now_ms)
-        replica = room.replica
-        if not replica.synced:
-            # The first request of a room on this node: its first sync brings a share.
-            await self.sync([room_id])
-            return replica.grant > replica.used
-        config = self._config_of(room_id, now_ms)
-        if config is None or self.failing_since_ms:
-            return False
-        free = free_slots(config, replica.snapshot(now_ms), now_ms)
-        wanted = max(1, replica.want(free) // 4)
-        args = (now_ms, self.node_id, wanted, free, replica.view.seq, replica.used)
+        if room.replica.grant > room.replica.used:
+            return True  # a draw that finished meanwhile brought slots
+        pending = self._draws.get(room_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._draw(room_id, room, now_ms))
+            self._draws[room_id] = pending
+            pending.add_done_callback(lambda _: self._draws.pop(room_id, None))
         try:
-            self.commands += 1
-            async with asyncio.timeout(self.draw_timeout):
-                taken = int(await self._evalsha(self._draw_text, "_draw_sha", room.keys[0], room.keys[4], *args))
-        except (RedisError, OSError, TimeoutError):
-            replica.pool = False
+            async with asyncio.timeout(self.draw_timeout if room.replica.synced else self.timeout):
+                return await asyncio.shield(pending)
+        except TimeoutError:
             return False
+
+    async def _draw(self, room_id: str, room: _Room, now_ms: int) -> bool:
+        replica = room.replica
+        try:
+            if not replica.synced:
+                # The first request of a room on this node: its first sync brings a share.
+                await self.sync([room_id])
+                return replica.grant > replica.used
+            config = self._config_of(room_id, now_ms)
+            if config is None or self.failing_since_ms:
+                return False
+            free = free_slots(config, replica.snapshot(now_ms), now_ms)
+            # Enough for this node's share of what is free, so the next requests need no draw of their own.
+            wanted = max(1, math.ceil(free * (replica.share() or 0.25)))
+            args = (now_ms, self.node_id, wanted, free, replica.view.seq, replica.used)
+            self.commands += 1
+            taken = int(await self._evalsha(self._draw_text, "_draw_sha", room.keys[0], room.keys[4], *args))
+        except (RedisError, OSError, TimeoutError):
+            taken = 0
         replica.grant += taken
         if not taken:
-            replica.pool = False  # nothing left until the next sync
+            # Nothing to be had: stop asking for a moment (the next sync brings a new share anyway).
+            replica.pool = False
+            asyncio.get_running_loop().call_later(POOL_RETRY_S, _reopen_pool, replica)
         return taken > 0
 
     async def read(self, room_id: str, now_ms: int, /) -> RoomSnapshot:
@@ -304,8 +331,8 @@ class RedisState:
             replica = room.replica
             config = self._config_of(room_id, now)
             free = 0 if config is None else free_slots(config, replica.snapshot(now), now)
+            batch, traffic = replica.take_batch()  # (this also updates the node's traffic rate)
             want = replica.want(free)
-            batch, traffic = replica.take_batch()
             batches = [*replica.unconfirmed, (self._next_id(), batch)]
             # A room's first sync may find the store without it: create it in the same call.
             sends.append(_Send(room, batches, traffic, want, free, seed=not replica.synced))

@@ -241,19 +241,23 @@ class Replica:
 
     # --- the sync ----------------------------------------------------------------------
 
-    def want(self, free: int) -> int:
-        """The share of ``free`` slots to ask for: this node's share of the room's recent traffic."""
-        self.traffic_rate = 0.5 * self.traffic_rate + 0.5 * self.traffic
+    def share(self) -> float:
+        """This node's share of the room's recent contending traffic (all of it while it knows of no other node)."""
         total = self.view.traffic_total
-        if free <= 0 or self.traffic_rate <= 0:
+        if not self.synced or total <= 0:
+            return 1.0
+        return min(1.0, self.traffic_rate / total)
+
+    def want(self, free: int) -> int:
+        """The share of ``free`` slots to ask for at a sync: this node's share of the room's recent traffic."""
+        if free <= 0:
             return 0
-        if total <= 0 or not self.synced:
-            return free
-        return min(free, math.ceil(free * min(1.0, self.traffic_rate / total)))
+        return min(free, math.ceil(free * self.share()))
 
     def take_batch(self) -> tuple[Deltas, int]:
         """This node's changes since the last sync, and its traffic, to send; the buffer starts over."""
         batch = self.buffer.deltas()
+        self.traffic_rate = 0.5 * self.traffic_rate + 0.5 * self.traffic
         # Rounded up: a node that saw one request must not report none and be left without a share.
         traffic = math.ceil(self.traffic_rate)
         self.buffer = DeltaBuffer()
