@@ -222,10 +222,11 @@ def main() -> None:
     load_after = os.getloadavg()
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min); {os.cpu_count()} cores")
     print(f"{'workers':>7} {'visitor':>15} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU':>5} "
-          f"{'Redis cmds':>10} {'per request':>12} {'non-2xx':>8}")
+          f"{'req/CPU-s':>9} {'Redis cmds':>10} {'per request':>12} {'non-2xx':>8}")
     for r in runs:
         print(f"{r.workers:>7} {r.kind:>15} {r.requests_per_s:>9.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
-              f"{r.server_cpu:>5.2f} {r.redis_commands:>10} {r.commands_per_request:>12.6f} {r.non_2xx:>8}")
+              f"{r.server_cpu:>5.2f} {r.requests_per_s / max(r.server_cpu, 1e-9):>9.0f} {r.redis_commands:>10} "
+              f"{r.commands_per_request:>12.6f} {r.non_2xx:>8}")
     if args.json:
         args.json.write_text(json.dumps({"load": [load_before, load_after], "runs": [asdict(r) for r in runs]}, indent=2))
 
