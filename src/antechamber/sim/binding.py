@@ -30,13 +30,17 @@ class CoreBinding:
     wait_estimate: Callable[[Any], tuple[float, float] | None]
     #: Seal a ticket into a cookie and open it again (room id, ticket, now): True if it survived.
     cookie_roundtrip: Callable[[str, Any, int], bool] | None = None
+    #: Release what the binding holds (connections, an event loop) once the run is over.
+    close: Callable[[], None] | None = None
 
 
-def _counts(snapshot: RoomSnapshot) -> tuple[int, int]:
+def counts(snapshot: RoomSnapshot) -> tuple[int, int]:
+    """(active, waiting) from a snapshot."""
     return snapshot.active, snapshot.waiting
 
 
-def _wait_estimate(info: QueueInfo | None) -> tuple[float, float] | None:
+def wait_estimate(info: QueueInfo | None) -> tuple[float, float] | None:
+    """The wait shown on a queue page and its unrounded estimate, in minutes (None: not known)."""
     if info is None or not info.wait_time_known:
         return None
     unrounded = info.wait_time if info.estimated_wait_ms is None else info.estimated_wait_ms / MINUTE_MS
@@ -68,7 +72,7 @@ def real_core() -> CoreBinding:
         snapshot=state.snapshot,
         apply=state.apply,
         memory_bytes=state.memory_bytes,
-        counts=_counts,
-        wait_estimate=_wait_estimate,
+        counts=counts,
+        wait_estimate=wait_estimate,
         cookie_roundtrip=_cookie_roundtrip(),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +33,20 @@ def simulate(
     reuse_record: Annotated[
         bool, typer.Option(help="Re-analyse the record.npz an earlier run left in --out instead of simulating.")
     ] = False,
+    nodes: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Gateway nodes sharing the room through Redis (1: one process, in-process state)."
+        ),
+    ] = 1,
+    sync_ms: Annotated[int, typer.Option(min=100, max=10_000, help="How often each node syncs, virtual ms.")] = 1000,
+    node_skew: Annotated[
+        float, typer.Option(min=0, max=4, help="Traffic to node i is proportional to 1 / (i + 1) ** skew.")
+    ] = 1.0,
+    state: Annotated[
+        str | None,
+        typer.Option(help="Redis for --nodes > 1 (default: a private redis-server started for the run)."),
+    ] = None,
 ) -> None:
     """Simulate a crowd against the real admission core on a virtual clock; write a report and plots."""
     if scenario not in SCENARIOS:
@@ -55,12 +70,22 @@ def simulate(
     command = " ".join(
         ["antechamber simulate", f"--scenario {scenario}"]
         + [f"--{key.replace('_', '-')} {value}" for key, value in chosen.items()]
+        + ([f"--nodes {nodes}", f"--sync-ms {sync_ms}", f"--node-skew {node_skew}"] if nodes > 1 else [])
         + [f"--seed {seed}", f"--out {out}"]
     )
     typer.echo(f"{command}\n{run.description}")
     from antechamber.sim.runner import run_scenario
 
-    checks = run_scenario(run, real_core(), seed, out, command, draw=plots, reuse_record=reuse_record)
+    with contextlib.ExitStack() as stack:
+        core = real_core()
+        if nodes > 1:
+            from antechamber.sim.nodes import Nodes, nodes_core, private_redis
+
+            url = state or stack.enter_context(private_redis())
+            core = nodes_core(Nodes(url, nodes, sync_ms=sync_ms, skew=node_skew, seed=seed))
+            if core.close is not None:
+                stack.callback(core.close)
+        checks = run_scenario(run, core, seed, out, command, draw=plots, reuse_record=reuse_record)
     for check in checks:
         mark = {True: "met", False: "MISSED", None: "n/a"}[check.met]
         typer.echo(f"  {check.measure:<45} {check.measured:>22}  target {check.target:<8} {mark}")
