@@ -258,6 +258,11 @@ def test_port_in_use_fails_fast(tmp_path: Path) -> None:
         (["--trusted-proxy", "not-an-ip"], "does not appear to be an IPv4 or IPv6"),
         (["--min-user-limit", "0"], "--min-user-limit"),
         (["--gateway-server", "granian"], "uvicorn or raw"),
+        (["--workers", "2"], "--state redis://"),
+        (["--state", "postgres://x"], "--state must be memory or a redis://"),
+        (["--state-failure", "maybe"], "hold or open"),
+        (["--api", "off", "--gateway", "off"], "nothing to serve"),
+        (["--workers", "0"], "--workers"),
     ],
 )
 def test_bad_flags_are_refused(tmp_path: Path, flags: list[str], words: str) -> None:

@@ -312,9 +312,27 @@ async def serve(settings: Settings, *, bound: Sequence[socket.socket] | None = N
         await serve_listeners(listeners, log_level=settings.log_level, on_started=started, bound=sockets)
 
 
+async def prepare(settings: Settings) -> None:
+    """Migrate the store and create the cookie keys once, before workers that would race to do it start."""
+    settings.prepare_data_dir()
+    database = Database(settings.resolved_database_url())
+    try:
+        await database.migrate()
+    finally:
+        await database.dispose()
+    settings.prepare_data_dir()
+    load_or_create_keys(settings.data_dir)
+
+
 def serve_workers(settings: Settings) -> None:
     """Fork ``settings.workers`` processes on sockets bound here; stop them all on SIGINT/SIGTERM or when one dies."""
     sockets = bind_all(binds(settings))
+    try:
+        asyncio.run(prepare(settings))
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
     children: dict[int, int] = {}
     for index in range(settings.workers):
         pid = os.fork()

@@ -9,18 +9,21 @@ a minute a test, all on loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests import services
 from tests.integration.deployment import (
     HOST,
     Deployment,
+    Node,
     http_origin,
     room_status,
     run_crowd,
@@ -180,3 +183,38 @@ async def test_a_node_killed_mid_surge_loses_nobodys_place(deployment: Deploymen
     assert admitted >= LIMIT * 0.75
     # Order holds across the restart: nobody went back to the end of the line.
     assert crowd.kendall_tau() <= 0.05
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def test_workers_share_one_port_and_stop_together(
+    tmp_path: Path, redis_server: services.RedisServer, origin: str
+) -> None:
+    """--workers 2 runs two processes on the gateway's one port; SIGTERM stops them all, exit status 0."""
+    data = ["--data-dir", str(tmp_path / "data")]
+    gateway_port, api_port = services.free_port(), services.free_port()
+    args = [*data, "--api", f"127.0.0.1:{api_port}", "--gateway", f"127.0.0.1:{gateway_port}", "--origin", origin]
+    node = Node(
+        "workers", [*args, "--state", redis_server.url, "--workers", "2"], gateway_port, api_port, tmp_path / "w.log"
+    )
+    node.start()
+    try:
+        assert node.process is not None
+        workers = _children(node.process.pid)
+        assert len(workers) == 2
+        for _ in range(20):
+            assert httpx.get(f"http://127.0.0.1:{gateway_port}/", headers={"host": HOST}, timeout=5).status_code == 200
+        assert httpx.get(
+            f"http://127.0.0.1:{api_port}/client/v4/zones/{'a' * 32}/waiting_rooms", timeout=5
+        ).status_code in (401, 403)
+    finally:
+        assert node.stop() == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)

@@ -181,3 +181,48 @@ async def test_a_redis_restarted_empty_is_reseeded(own_redis: services.RedisServ
 def test_effective_config_is_what_nodes_bind() -> None:
     """Nodes reckon the free slots on the room's effective configuration (the gateway passes it)."""
     assert effective_config is not None
+
+
+async def test_aclose_flushes_the_last_deltas(redis_server_url: str, prefix: str) -> None:
+    """A node stopping (SIGTERM) writes what it decided since its last sync before it exits."""
+    clock = Clock(NOW)
+    st = node(redis_server_url, prefix, clock)
+    st.apply("r", Deltas(active=((S + 600, 4),), admitted=4), NOW)
+    await st.aclose()
+    other = node(redis_server_url, prefix, clock)
+    assert (await other.read("r", NOW)).active == 4
+    await other.aclose()
+
+
+async def test_open_policy_lets_visitors_through_for_a_while(prefix: str) -> None:
+    """With policy open, an unreachable Redis opens the rooms, and only for open_for_s."""
+    clock = Clock(NOW)
+    gone = f"redis://127.0.0.1:{services.free_port()}/0"
+    st = node(gone, prefix, clock, policy="open", open_for_s=30, timeout=0.2)
+    st.snapshot("r", NOW)
+    with pytest.raises(ConnectionError):
+        await st.sync()
+    assert st.open and st.health().open and not st.health().healthy
+    clock.now_ms = NOW + 31_000
+    with pytest.raises(ConnectionError):
+        await st.sync()
+    assert not st.open
+    await st.aclose()
+
+
+async def test_hold_policy_keeps_to_a_share_of_what_the_last_totals_free(prefix: str) -> None:
+    """With policy hold, a node that loses Redis admits at most its share of the free slots it last knew."""
+    clock = Clock(NOW)
+    gone = f"redis://127.0.0.1:{services.free_port()}/0"
+    st = node(gone, prefix, clock, timeout=0.2)
+    st.snapshot("r", NOW)
+    with pytest.raises(ConnectionError):
+        await st.sync()
+    snap = st.snapshot("r", NOW)
+    assert not st.open
+    assert snap.allowance is not None and 0 < snap.allowance <= CONFIG.total_active_users * 0.9
+    assert snap.pool is False
+    st.apply("r", Deltas(active=((S + 300, snap.allowance),), admitted=snap.allowance), NOW)
+    assert st.snapshot("r", NOW).allowance == 0
+    assert await st.draw("r", NOW) is False  # nothing more until Redis answers again
+    await st.aclose()
