@@ -124,3 +124,19 @@ def test_key_ring_hides_keys_and_checks_them() -> None:
         KeyRing(current_id=1, keys={2: bytes(32)})
     with pytest.raises(ValueError):
         KeyRing(current_id=1, keys={1: bytes(16)})
+
+
+def test_replace_keys_opens_with_kept_keys_and_refuses_dropped_ones() -> None:
+    """After replace_keys a cookie opens iff its key id is in the new ring with the same key; new ones seal with it."""
+    codec = CookieCodec(RING)
+    old_value = codec.seal(QUEUED, room_id="r", name=NAME)
+    codec.replace_keys(KeyRing(current_id=8, keys={7: RING.keys[7], 8: secrets.token_bytes(32)}))
+    assert codec.keyring.current_id == 8
+    assert codec.open(old_value, room_id="r", name=NAME) == QUEUED  # key 7 is kept
+    new_value = codec.seal(QUEUED, room_id="r", name=NAME)
+    assert _raw(new_value)[0] == 8
+    codec.replace_keys(KeyRing(current_id=9, keys={8: codec.keyring.keys[8], 9: secrets.token_bytes(32)}))
+    assert codec.open(old_value, room_id="r", name=NAME) is None  # key 7 was dropped
+    assert codec.open(new_value, room_id="r", name=NAME) == QUEUED
+    codec.replace_keys(KeyRing(current_id=8, keys={8: secrets.token_bytes(32)}))
+    assert codec.open(new_value, room_id="r", name=NAME) is None  # same id, another key: refused

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import os
 import re
 import struct
@@ -61,19 +62,39 @@ class KeyRing:
                 raise ValueError("key ids are one byte and keys 32 bytes")
 
 
+#: A codec's keys: the ring, its sealing key id, and an AEAD object per key id.
+_Keys = tuple[KeyRing, int, dict[int, AESGCMSIV]]
+
+
 class CookieCodec:
     """Seals tickets into cookie values and opens them again.
 
     Build one per key ring at start-up: the AEAD objects are made once, not
-    per request.
+    per request. :meth:`replace_keys` swaps in a new ring (a changed key file)
+    while requests go on.
     """
 
-    __slots__ = ("_aeads", "_current", "_nonce")
+    __slots__ = ("_keys", "_nonce")
 
     def __init__(self, keyring: KeyRing, *, nonce_source: Callable[[int], bytes] = os.urandom) -> None:
-        self._aeads = {key_id: AESGCMSIV(key) for key_id, key in keyring.keys.items()}
-        self._current = keyring.current_id
+        # One attribute, so a key swap is one assignment.
+        self._keys: _Keys = _prepare(keyring, None)
         self._nonce = nonce_source
+
+    @property
+    def keyring(self) -> KeyRing:
+        """The key ring in use."""
+        return self._keys[0]
+
+    def replace_keys(self, keyring: KeyRing) -> None:
+        """Seal with ``keyring``'s current key and open with its keys from now on.
+
+        The AEAD objects are built before the swap (reusing those of unchanged keys),
+        and the swap is a single attribute assignment: a request sees either the old
+        ring or the new one, never a mix. Callers that cache opened cookies must drop
+        them, or a cookie sealed with a key no longer in the ring would keep opening.
+        """
+        self._keys = _prepare(keyring, self._keys)
 
     def seal(self, ticket: Ticket, *, room_id: str, name: str) -> str:
         """The cookie value for ``ticket`` in room ``room_id`` under cookie ``name``."""
@@ -88,9 +109,9 @@ class CookieCodec:
             ticket.event_tag & _U32,
             ticket.flags & 0xFF,
         )
-        key_id = self._current
+        _ring, key_id, aeads = self._keys
         nonce = self._nonce(NONCE_BYTES)
-        sealed = self._aeads[key_id].encrypt(nonce, payload, _aad(key_id, name, room_id))
+        sealed = aeads[key_id].encrypt(nonce, payload, _aad(key_id, name, room_id))
         raw = bytes((key_id,)) + nonce + sealed
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
@@ -104,7 +125,7 @@ class CookieCodec:
             return None
         if len(raw) != _SEALED_BYTES:
             return None
-        aead = self._aeads.get(raw[0])
+        aead = self._keys[2].get(raw[0])
         if aead is None:
             return None
         try:
@@ -118,6 +139,17 @@ class CookieCodec:
         if now_ms is not None and ticket.cookie_expires_ms <= now_ms:
             return None
         return ticket
+
+
+def _prepare(keyring: KeyRing, previous: _Keys | None) -> _Keys:
+    """The codec's keys for ``keyring``, reusing ``previous``'s AEAD objects for keys that did not change."""
+    aeads: dict[int, AESGCMSIV] = {}
+    for key_id, key in keyring.keys.items():
+        if previous is not None and key_id in previous[2] and hmac.compare_digest(previous[0].keys[key_id], key):
+            aeads[key_id] = previous[2][key_id]
+        else:
+            aeads[key_id] = AESGCMSIV(key)
+    return keyring, keyring.current_id, aeads
 
 
 def _aad(key_id: int, name: str, room_id: str) -> bytes:
