@@ -35,7 +35,7 @@ from antechamber.gateway.app import Gateway, create_gateway
 from antechamber.gateway.follower import ConfigFollower
 from antechamber.gateway.live_status import StateStatusSource
 from antechamber.gateway.upstream import UpstreamPool
-from antechamber.keystore import load_or_create_keys
+from antechamber.keystore import KeyWatcher, load_or_create_keys
 from antechamber.settings import Settings, parse_bind
 from antechamber.state.base import RoomState
 from antechamber.state.factory import open_state
@@ -94,7 +94,7 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
-    """Open and migrate the store, load the cookie keys, start following the config; close it all after."""
+    """Open and migrate the store, load the cookie keys, follow the config and the key file; close it all after."""
     settings.prepare_data_dir()
     database = Database(settings.resolved_database_url())
     try:
@@ -124,9 +124,12 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
             if isinstance(state, RedisState):
                 state.bind(gateway.admission.config_of)
             await state.start()
+            keys = KeyWatcher(settings.data_dir, codec, on_swap=gateway.admission.clear_cookie_cache)
+            keys.start()  # a changed key file is in force within 2 s, without a restart
             try:
                 yield Stack(database, follower, state, api, gateway)
             finally:
+                await keys.aclose()
                 await gateway.aclose()
                 await state.aclose()  # after the listeners stopped: flush the last deltas
         finally:

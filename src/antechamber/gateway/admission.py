@@ -190,6 +190,14 @@ class Admission:
             self._opened.clear()  # many distinct visitors: start over rather than grow
         self._opened[key] = ticket
 
+    def clear_cookie_cache(self) -> None:
+        """Forget every opened cookie: after the codec's keys change, a value must open with the new keys.
+
+        (The effective-config cache is not about cookies and stays.)
+        """
+        self._opened = {}
+        self._queued = {}
+
     def _open(self, value: str | None, entry: RoomEntry, now_ms: int) -> Ticket | None:
         """``codec.open``, remembering tickets by cookie value.
 
