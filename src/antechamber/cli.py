@@ -13,10 +13,14 @@
     antechamber tokens create --scope read|write [--zone ID ...] [--name TEXT] [--json]
     antechamber tokens list [--json]
     antechamber tokens revoke TOKEN_ID
+    antechamber keys list [--json]
+    antechamber keys stage
+    antechamber keys use KEY_ID
+    antechamber keys rotate
     antechamber migrate
 
-Every command but ``surge`` and ``simulate`` takes ``--data-dir`` (env ``ANTECHAMBER_DATA_DIR``, default ``./data``)
-and ``--database-url`` (env ``ANTECHAMBER_DATABASE_URL``), and migrates the store first.
+Every command but ``surge`` and ``simulate`` takes ``--data-dir`` (env ``ANTECHAMBER_DATA_DIR``, default ``./data``);
+all but those and ``keys`` also take ``--database-url`` (env ``ANTECHAMBER_DATABASE_URL``) and migrate the store first.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from antechamber import keystore
 from antechamber.db import accounts, tokens
 from antechamber.db.engine import Database
 from antechamber.logging import configure_logging
@@ -41,8 +46,12 @@ T = TypeVar("T")
 app = typer.Typer(help="Antechamber: a self-hosted virtual waiting room.", no_args_is_help=True)
 zones_app = typer.Typer(help="Register and list zones (the domains rooms live in).", no_args_is_help=True)
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="List, stage and switch the cookie keys (every node needs the same key file).", no_args_is_help=True
+)
 app.add_typer(zones_app, name="zones")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(keys_app, name="keys")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (env ANTECHAMBER_DATA_DIR; default ./data).")
@@ -452,6 +461,77 @@ def tokens_revoke(
     if not with_store(load_settings(data_dir, database_url), revoke):
         fail(f"no active token with id {token_id!r}")
     typer.echo(f"revoked {token_id}")
+
+
+def key_store(data_dir: Path | None, work: Callable[[Path], T]) -> T:
+    """Run ``work`` on the data directory's key file; a missing, unreadable or malformed file exits 1.
+
+    The messages name the file, never its contents.
+    """
+    directory = load_settings(data_dir, None).data_dir
+    path = keystore.keys_path(directory)
+    try:
+        return work(directory)
+    except FileNotFoundError:
+        message = f"no cookie key file at {path} (`antechamber serve` makes one on first start)"
+    except keystore.KeyStoreError as exc:
+        message = f"{exc} ({path})"
+    except OSError as exc:
+        message = f"cannot use {path}: {exc.strerror or type(exc).__name__}"
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """List the cookie keys: id, state (current, staged or kept) and creation time; never the keys themselves."""
+    rows = [
+        {"id": info.key_id, "state": info.state, "created": info.created}
+        for info in key_store(data_dir, keystore.read_key_file).describe()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+    else:
+        for row in rows:
+            typer.echo(f"{row['id']:>3}  {row['state']:7}  {row['created'] or 'unknown'}")
+
+
+@keys_app.command("stage")
+def keys_stage(data_dir: DataDir = None) -> None:
+    """Add a key every node opens cookies with but none seals with yet; print its id.
+
+    Copy the key file to every node (nothing to do on a shared data directory), wait 2 s, then `keys use ID`.
+    """
+    key_id = key_store(data_dir, keystore.stage_key)
+    typer.echo(key_id)
+    typer.echo(
+        f"staged key {key_id}: copy the key file to every node, wait 2 s, then run `antechamber keys use {key_id}`",
+        err=True,
+    )
+
+
+@keys_app.command("use")
+def keys_use(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys stage` or `keys list`).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Seal cookies with a staged (or kept) key from now on; the key that was current still opens them."""
+    if not key_id.isdigit():
+        typer.echo(f"error: no cookie key with id {key_id!r} (see `antechamber keys list`)", err=True)
+        raise typer.Exit(1)
+    ring = key_store(data_dir, lambda directory: keystore.use_key(directory, int(key_id)))
+    typer.echo(f"sealing with key {ring.current_id}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(data_dir: DataDir = None) -> None:
+    """Make a new key current at once; print its id.
+
+    For a single node: with several nodes, `keys stage` first, so every node can open the new key's cookies before
+    any node seals with it.
+    """
+    ring = key_store(data_dir, keystore.rotate_keys)
+    typer.echo(ring.current_id)
 
 
 def main() -> None:
