@@ -62,6 +62,7 @@ class TestStatus:
             "estimated_queued_users": 0,
             "estimated_total_active_users": 0,
             "max_estimated_time_minutes": 0,
+            "state_store": None,  # Antechamber's addition; no state is attached here
         }
 
     async def test_queueing_reports_live_numbers(self, api: Api, room_id: str) -> None:

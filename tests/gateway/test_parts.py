@@ -160,7 +160,7 @@ class TestLiveStatus:
         state.apply("other", Deltas(waiting=((T0_MS // 1000, T0_MS // 10_000, 3),)), T0_MS)
         source = StateStatusSource(state, StaticConfig(GatewayConfig([entry])), clock=Clock())
         assert (await source.live_numbers("r1")).max_wait_minutes > 0
-        assert (3, 0, 0) == tuple(await source.live_numbers("other"))
+        assert (3, 0, 0) == tuple(await source.live_numbers("other"))[:3]
 
 
 def _scope(method: str = "GET", path: str = "/", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:

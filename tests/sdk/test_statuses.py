@@ -44,6 +44,14 @@ class TestStatus:
             "estimated_queued_users": 0,
             "estimated_total_active_users": 0,
             "max_estimated_time_minutes": 0,
+            # Antechamber's addition, which the SDK keeps: the (in-process) store behind the numbers.
+            "state_store": {
+                "backend": "memory",
+                "healthy": True,
+                "failing_since": None,
+                "policy": "hold",
+                "open": False,
+            },
         } == status(cf, api_server, str(room.id)).model_dump()
 
     def test_wire_fields(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
