@@ -98,7 +98,8 @@ async def test_three_nodes_hold_the_limits_and_the_order(deployment: Deployment)
     admitted = len(crowd.admitted)
     # Shown with -s: the figures docs/SCALING.md quotes.
     print(
-        f"\nadmitted {admitted}, most in 60 s {crowd.most_in_any(60)}, status peak {max(seen)}, tau {crowd.kendall_tau():.4f}"
+        f"\nadmitted {admitted}, most in 60 s {crowd.most_in_any(60)}, status peak {max(seen)}, "
+        f"tau {crowd.kendall_tau():.4f}"
     )
     assert crowd.server_errors() == 0 and not crowd.errors
     # Sessions (5 min) outlast the test, so admissions in any 60 s are the active users too.
