@@ -15,12 +15,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -335,3 +339,53 @@ def private_redis_cluster(masters: int = 3, timeout: float = 30.0) -> Iterator[s
         for process in processes:
             process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- processes and origins the tests start -------------------------------------------------
+
+
+def antechamber_command(*args: str) -> list[str]:
+    """The CLI as a child process, with the interpreter running the tests."""
+    return [sys.executable, "-c", "from antechamber.cli import main; main()", *args]
+
+
+def stop_process(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM, timeout: float = 15) -> int:
+    """Signal the process and wait for it (killing it if it hangs); returns its exit status."""
+    if process.poll() is None:
+        process.send_signal(signum)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    return process.returncode
+
+
+class GreetingOrigin(BaseHTTPRequestHandler):
+    """An origin that answers every GET with ``greeting``."""
+
+    greeting = b"hello from the origin"
+
+    def do_GET(self) -> None:
+        body = self.greeting
+        self.send_response(200)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return  # keep the test output clean
+
+
+@contextlib.contextmanager
+def http_origin(handler: type[BaseHTTPRequestHandler] = GreetingOrigin) -> Iterator[str]:
+    """A real HTTP origin on a free loopback port, in a thread; yields its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

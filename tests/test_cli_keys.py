@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -23,7 +19,7 @@ from antechamber.cli import app
 from antechamber.core.cookie import CookieCodec, KeyRing, cookie_name
 from antechamber.core.ticket import Ticket
 from antechamber.keystore import keys_path, load_or_create_keys, read_key_file
-from tests.services import free_port, wait_for_port
+from tests.services import free_port, http_origin, stop_process, wait_for_port
 
 runner = CliRunner()
 HOST = "shop.example.com"
@@ -119,40 +115,6 @@ def test_list_without_a_key_file_exits_1(tmp_path: Path) -> None:
 # A running node ------------------------------------------------------------------------------------
 
 
-class _Origin(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = GREETING.encode()
-        self.send_response(200)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-
-@contextlib.contextmanager
-def http_origin() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def stop(process: subprocess.Popen[bytes]) -> int:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-    return process.returncode
-
-
 @dataclass
 class Node:
     """A running ``antechamber serve`` with one full room (limits 1) on ``HOST``."""
@@ -221,7 +183,7 @@ def node(tmp_path: Path) -> Iterator[Node]:
             node = Node(data, f"http://127.0.0.1:{gateway_port}", created.json()["result"]["id"], log)
             yield node
         finally:
-            stop(process)
+            stop_process(process)
             assert "Traceback" not in log.read_text(errors="replace")
 
 

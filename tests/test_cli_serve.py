@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cloudflare
@@ -21,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from antechamber.cli import app, load_settings
-from tests.services import free_port, wait_for_port
+from tests.services import GreetingOrigin, antechamber_command, free_port, http_origin, stop_process, wait_for_port
 
 runner = CliRunner()
 HOST = "shop.example.com"
@@ -29,46 +26,16 @@ HOST = "shop.example.com"
 PATIENCE_S = 20.0
 
 
-class _Origin(BaseHTTPRequestHandler):
-    """The origin: says hello on every path."""
-
-    greeting = b"hello from the origin"
-
-    def do_GET(self) -> None:
-        body = self.greeting
-        self.send_response(200)
-        self.send_header("content-type", "text/plain")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return  # keep the test output clean
-
-
-class _OtherOrigin(_Origin):
+class _OtherOrigin(GreetingOrigin):
     """A second site's own origin."""
 
     greeting = b"hello from the other origin"
 
 
-@contextlib.contextmanager
-def http_origin(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A real HTTP origin on a free loopback port, in a thread; yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def origin() -> Iterator[str]:
     """The default origin."""
-    with http_origin(_Origin) as url:
+    with http_origin() as url:
         yield url
 
 
@@ -101,21 +68,8 @@ class Served:
         return self.log.read_text(errors="replace")
 
 
-def command(*args: str) -> list[str]:
-    """The CLI as a child process, with the interpreter running the tests."""
-    return [sys.executable, "-c", "from antechamber.cli import main; main()", *args]
-
-
-def stop(process: subprocess.Popen[bytes], signum: int = signal.SIGTERM) -> int:
-    """Signal the process and wait for it (killing it if it hangs); returns its exit status."""
-    if process.poll() is None:
-        process.send_signal(signum)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-    return process.returncode
+command = antechamber_command
+stop = stop_process
 
 
 @pytest.fixture(params=["uvicorn", "raw"])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.services import free_port, wait_for_port
+from tests.services import free_port, stop_process, wait_for_port
 
 #: A hang guard for output that should appear within a second or two, never a timing assertion.
 PATIENCE_S = 30.0
@@ -52,14 +52,7 @@ class Demo:
 
 def stop(process: subprocess.Popen[bytes]) -> int:
     """Ctrl-C the process and wait for it (killing it if it hangs); returns its exit status."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
-    return process.returncode
+    return stop_process(process, signal.SIGINT)
 
 
 @contextlib.contextmanager

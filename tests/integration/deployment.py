@@ -9,17 +9,14 @@ picked at random, so a visitor's place must hold across nodes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
+import signal
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cloudflare
@@ -27,11 +24,11 @@ import httpx
 from typer.testing import CliRunner
 
 from antechamber.cli import app
-from tests.services import free_port, port_open, wait_for_port
+from tests.services import antechamber_command, free_port, port_open, stop_process, wait_for_port
 
 HOST = "shop.example.com"
 COOKIE = "__cfwaitingroom"
-GREETING = "hello from the origin"
+GREETING = "hello from the origin"  # what tests.services.GreetingOrigin answers
 
 
 def cli(*args: str) -> str:
@@ -39,11 +36,6 @@ def cli(*args: str) -> str:
     result = CliRunner().invoke(app, list(args))
     assert result.exit_code == 0, result.output
     return result.stdout
-
-
-def command(*args: str) -> list[str]:
-    """The CLI as a child process, with the interpreter running the tests."""
-    return [sys.executable, "-c", "from antechamber.cli import main; main()", *args]
 
 
 @dataclass
@@ -59,24 +51,17 @@ class Node:
 
     def start(self) -> None:
         with open(self.log, "ab") as sink:
-            self.process = subprocess.Popen(command("serve", *self.args), stdout=sink, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                antechamber_command("serve", *self.args), stdout=sink, stderr=subprocess.STDOUT
+            )
         wait_for_port("127.0.0.1", self.gateway_port, timeout=60)
         if self.api_port is not None:
             wait_for_port("127.0.0.1", self.api_port, timeout=60)
 
-    def stop(self, signum: int = 15) -> int | None:
+    def stop(self, signum: int = signal.SIGTERM) -> int | None:
         """Signal the process and wait for it (killing it if it hangs); returns its exit status."""
         process, self.process = self.process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            process.send_signal(signum)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(20)
-        return process.returncode
+        return None if process is None else stop_process(process, signum, timeout=20)
 
     @property
     def up(self) -> bool:
@@ -258,31 +243,3 @@ def room_status(deployment: Deployment, room_id: str) -> tuple[int, int]:
     status = deployment.sdk().waiting_rooms.statuses.get(room_id, zone_id=deployment.zone_id)
     assert status is not None
     return status.estimated_total_active_users or 0, status.estimated_queued_users or 0
-
-
-class _Origin(BaseHTTPRequestHandler):
-    """The origin: says hello on every path."""
-
-    def do_GET(self) -> None:
-        body = GREETING.encode()
-        self.send_response(200)
-        self.send_header("content-type", "text/plain")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-
-@contextlib.contextmanager
-def http_origin() -> Iterator[str]:
-    """A real HTTP origin on a free loopback port, in a thread; yields its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()

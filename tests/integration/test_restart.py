@@ -11,8 +11,8 @@ import cloudflare
 import httpx
 import pytest
 
-from tests.integration.deployment import COOKIE, GREETING, HOST, Node, cli, http_origin
-from tests.services import free_port
+from tests.integration.deployment import COOKIE, GREETING, HOST, Node, cli
+from tests.services import free_port, http_origin
 
 LIMIT = 5
 

@@ -24,12 +24,12 @@ from tests.integration.deployment import (
     HOST,
     Deployment,
     Node,
-    http_origin,
     room_status,
     run_crowd,
     start_deployment,
     store_health,
 )
+from tests.services import http_origin
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 
