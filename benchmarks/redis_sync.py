@@ -16,48 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
-import shutil
-import socket
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 
 from redis.asyncio import Redis
 
 from antechamber.core.counters import Deltas
 from antechamber.core.types import REFRESH_BUCKET_MS, RoomConfig
+from antechamber.sim.nodes import private_redis
 from antechamber.state.redis import RedisState
 
 NOW = 1_800_000_000_000
-
-
-@contextlib.contextmanager
-def redis_server() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    workdir = tempfile.mkdtemp(prefix="bench-redis-")
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        + ["--dir", workdir],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError("redis-server did not start")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.kill()
-        process.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def server_cpu(client: Redis) -> float:
@@ -66,7 +35,7 @@ async def server_cpu(client: Redis) -> float:
 
 
 async def measure(queued: int, spread_s: int, syncs: int) -> tuple[float, float, int]:
-    with redis_server() as url:
+    with private_redis() as url:
         config = RoomConfig("r", total_active_users=1000, new_users_per_minute=1000, session_duration=5)
         clock = [NOW]
         filler = RedisState(url, prefix="bench", clock=lambda: clock[0], timeout=30)
@@ -99,10 +68,8 @@ async def measure(queued: int, spread_s: int, syncs: int) -> tuple[float, float,
         snap = await node.read("r", NOW)
         assert snap.waiting == queued, (snap.waiting, queued)
         # The reply carries the present places by (second, refresh bucket): three integers each.
-        rows = len(node._rooms["r"].replica.view.present_rows)  # noqa: SLF001
+        rows = len(node._rooms["r"].replica.view.present_rows)
         return cpu, wall, rows
-
-
 
 
 def main() -> None:

@@ -27,17 +27,17 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+
+from antechamber.sim.nodes import private_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 OPEN_HOST = "open.example.com"
@@ -64,24 +64,6 @@ def antechamber(*args: str) -> list[str]:
     return [sys.executable, "-c", "from antechamber.cli import main; main()", *args]
 
 
-@contextlib.contextmanager
-def redis_server() -> Iterator[int]:
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="bench-redis-")
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        + ["--dir", workdir],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(port)
-        yield port
-    finally:
-        process.kill()
-        process.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 #: What a node sends itself; ``INFO commandstats`` also counts the commands a script runs inside.
 CLIENT_COMMANDS = {"evalsha", "eval", "script|load", "script|exists", "hello", "ping", "select", "client|setinfo"}
 
@@ -91,7 +73,9 @@ def redis_calls(port: int) -> int:
     out = subprocess.run(
         ["redis-cli", "-p", str(port), "INFO", "commandstats"], capture_output=True, text=True, check=True
     ).stdout
-    return sum(int(calls) for name, calls in re.findall(r"cmdstat_([\w|]+):calls=(\d+)", out) if name in CLIENT_COMMANDS)
+    return sum(
+        int(calls) for name, calls in re.findall(r"cmdstat_([\w|]+):calls=(\d+)", out) if name in CLIENT_COMMANDS
+    )
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -156,7 +140,8 @@ def cookie_of(response: httpx.Response) -> str:
 
 def measure(workers: int, seconds: int) -> list[Run]:
     runs: list[Run] = []
-    with redis_server() as redis_port, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+    with private_redis() as redis_url, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
         data = ["--data-dir", tmp]
 
         def cli(*args: str) -> str:
@@ -167,9 +152,20 @@ def measure(workers: int, seconds: int) -> list[Run]:
         api, gateway = free_port(), free_port()
         serve = subprocess.Popen(
             antechamber(
-                "serve", *data, "--api", f"127.0.0.1:{api}", "--gateway", f"127.0.0.1:{gateway}",
-                "--state", f"redis://127.0.0.1:{redis_port}/0", "--workers", str(workers),
-                "--gateway-server", "raw", "--log-level", "warning",
+                "serve",
+                *data,
+                "--api",
+                f"127.0.0.1:{api}",
+                "--gateway",
+                f"127.0.0.1:{gateway}",
+                "--state",
+                redis_url,
+                "--workers",
+                str(workers),
+                "--gateway-server",
+                "raw",
+                "--log-level",
+                "warning",
             )
         )
         try:
@@ -179,8 +175,14 @@ def measure(workers: int, seconds: int) -> list[Run]:
             auth = {"authorization": f"Bearer {token}"}
             big = 2_000_000_000
             for host, extra in ((OPEN_HOST, {}), (QUEUE_HOST, {"queue_all": True})):
-                body = {"name": host.split(".")[0], "host": host, "total_active_users": big,
-                        "new_users_per_minute": big, "session_duration": 30, **extra}
+                body = {
+                    "name": host.split(".")[0],
+                    "host": host,
+                    "total_active_users": big,
+                    "new_users_per_minute": big,
+                    "session_duration": 30,
+                    **extra,
+                }
                 httpx.post(rooms, json=body, headers=auth, timeout=10).raise_for_status()
             time.sleep(2.5)
             base = f"http://127.0.0.1:{gateway}{AUTH}"
@@ -202,8 +204,16 @@ def measure(workers: int, seconds: int) -> list[Run]:
                 commands = redis_calls(redis_port) - calls
                 runs.append(
                     Run(
-                        workers, kind, rate, total, commands, commands / total,
-                        (cpu_seconds(pids) - cpu) / wall, p50, p99, non2xx,
+                        workers,
+                        kind,
+                        rate,
+                        total,
+                        commands,
+                        commands / total,
+                        (cpu_seconds(pids) - cpu) / wall,
+                        p50,
+                        p99,
+                        non2xx,
                     )
                 )
         finally:
@@ -221,14 +231,20 @@ def main() -> None:
     runs = [run for workers in (1, 2) for run in measure(workers, args.seconds)]
     load_after = os.getloadavg()
     print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min); {os.cpu_count()} cores")
-    print(f"{'workers':>7} {'visitor':>15} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU':>5} "
-          f"{'req/CPU-s':>9} {'Redis cmds':>10} {'per request':>12} {'non-2xx':>8}")
+    print(
+        f"{'workers':>7} {'visitor':>15} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'CPU':>5} "
+        f"{'req/CPU-s':>9} {'Redis cmds':>10} {'per request':>12} {'non-2xx':>8}"
+    )
     for r in runs:
-        print(f"{r.workers:>7} {r.kind:>15} {r.requests_per_s:>9.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
-              f"{r.server_cpu:>5.2f} {r.requests_per_s / max(r.server_cpu, 1e-9):>9.0f} {r.redis_commands:>10} "
-              f"{r.commands_per_request:>12.6f} {r.non_2xx:>8}")
+        print(
+            f"{r.workers:>7} {r.kind:>15} {r.requests_per_s:>9.0f} {r.p50_ms:>7.2f} {r.p99_ms:>7.2f} "
+            f"{r.server_cpu:>5.2f} {r.requests_per_s / max(r.server_cpu, 1e-9):>9.0f} {r.redis_commands:>10} "
+            f"{r.commands_per_request:>12.6f} {r.non_2xx:>8}"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"load": [load_before, load_after], "runs": [asdict(r) for r in runs]}, indent=2))
+        args.json.write_text(
+            json.dumps({"load": [load_before, load_after], "runs": [asdict(r) for r in runs]}, indent=2)
+        )
 
 
 if __name__ == "__main__":
