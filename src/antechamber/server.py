@@ -32,6 +32,7 @@ from antechamber.api.app import create_app
 from antechamber.core.cookie import CookieCodec
 from antechamber.db.engine import Database
 from antechamber.gateway.app import Gateway, create_gateway
+from antechamber.gateway.config import GatewayConfig
 from antechamber.gateway.follower import ConfigFollower
 from antechamber.gateway.live_status import StateStatusSource
 from antechamber.gateway.upstream import UpstreamPool
@@ -124,6 +125,7 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
             if isinstance(state, RedisState):
                 state.bind(gateway.admission.config_of)
             await state.start()
+            forget_deleted_rooms(follower, state)
             keys = KeyWatcher(settings.data_dir, codec, on_swap=gateway.admission.clear_cookie_cache)
             keys.start()  # a changed key file is in force within 2 s, without a restart
             try:
@@ -136,6 +138,20 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
             await follower.aclose()
     finally:
         await database.dispose()
+
+
+def forget_deleted_rooms(follower: ConfigFollower, state: RoomState) -> None:
+    """When a room leaves the configuration, drop its counters (Redis lets the room's keys expire)."""
+    known = set(follower.current.rooms)
+
+    def on_change(config: GatewayConfig) -> None:
+        nonlocal known
+        current = set(config.rooms)
+        for room_id in known - current:
+            state.drop_room(room_id)
+        known = current
+
+    follower.on_change = on_change
 
 
 def bind_socket(bind: str) -> socket.socket:

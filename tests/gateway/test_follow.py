@@ -161,3 +161,23 @@ class TestFollowerDetails:
             )
         assert await site.follower.poll()
         assert 1 == len(site.follower.current.rooms[room_id].rules)
+
+
+class TestDeletedRooms:
+    async def test_a_deleted_room_leaves_the_state(self, tmp_path: Path) -> None:
+        """When a room leaves the configuration, serve's hook drops its counters from the state."""
+        from antechamber.core.counters import Deltas
+        from antechamber.db import rooms
+        from antechamber.server import forget_deleted_rooms
+
+        async with running_site(tmp_path) as site:
+            room_id = await site.add_room()
+            forget_deleted_rooms(site.follower, site.state)
+            now = site.clock()
+            site.state.apply(room_id, Deltas(active=((now // 1000 + 300, 3),)), now)
+            assert site.state.snapshot(room_id, now).active == 3
+            async with site.db.begin() as connection:
+                await rooms.delete_room(connection, room_id)
+                await bump_revision(connection)
+            await site.follower.refresh()
+            assert room_id not in site.state._rooms  # nothing is kept for a deleted room
