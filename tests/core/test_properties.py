@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from antechamber.core.decide import fifo_window, free_slots
+from antechamber.core.decide import fifo_window, free_slots, minute_cap
 from antechamber.core.ticket import Ticket
 from antechamber.core.types import (
     BUCKET_MS,
-    MINUTE_CAP_SLACK_MS,
     PRESENT_MS,
     QUEUE_PLACE_HOLD_MS,
     REFRESH_BUCKET_MS,
@@ -118,7 +118,7 @@ def test_invariants_hold_under_any_traffic(
             if mode == "passthrough":
                 assert d.outcome is Outcome.ORIGIN
             if d.reason == "admitted":
-                assert pre.active < tau and pre.admitted_last_minute < nupm + nupm * MINUTE_CAP_SLACK_MS // MINUTE
+                assert pre.active < tau and pre.admitted_last_minute < minute_cap(room.config)
                 assert free_slots(room.config, pre, room.now) >= 1
                 if mode == "fifo":
                     _assert_earlier_users_fit(visitors, v, room, post)
@@ -177,3 +177,43 @@ def test_degenerate_limits_never_raise(tau: int, nupm: int, session: int, mode: 
             assert d.outcome in Outcome
             if d.info is not None:
                 d.info.to_json_dict()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    method=st.sampled_from(["random", "fifo"]),
+    nupm=st.integers(min_value=20, max_value=600),
+    tau=st.integers(min_value=50, max_value=100_000),
+    steps=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=3_000),  # ms to advance
+            st.integers(min_value=0, max_value=40),  # new arrivals
+            st.floats(min_value=0, max_value=1),  # share of queued visitors coming back
+        ),
+        min_size=20,
+        max_size=80,
+    ),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_no_60_seconds_admit_more_than_the_minute_cap(
+    method: str, nupm: int, tau: int, steps: list[tuple[int, int, float]], seed: int
+) -> None:
+    """Whatever the arrivals, no 60 consecutive seconds admit more than the minute cap (random: 1.02 × nupm)."""
+    config = room_config(queueing_method=method, total_active_users=tau, new_users_per_minute=nupm, session_duration=1)
+    room = Room(config, seed=seed)
+    visitors: list[Visitor] = []
+    per_second: Counter[int] = Counter()
+    pick = random.Random(seed)
+    for advance, arrivals, share in steps:
+        room.advance(advance)
+        back = [v for v in visitors if not v.admitted and pick.random() < share][:20]
+        new = [Visitor() for _ in range(arrivals)]
+        visitors += new
+        for v in back + new:
+            if room.visit(v).reason == "admitted":
+                per_second[room.now // SECOND] += 1
+    cap = minute_cap(config)
+    if method == "random":
+        assert cap <= 1.02 * nupm
+    for first in per_second:
+        assert sum(per_second[s] for s in range(first, first + 60)) <= cap

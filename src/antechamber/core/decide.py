@@ -19,6 +19,7 @@ from antechamber.core.ticket import FLAG_NO_RENEW, FLAG_PLACED, FLAG_SHUFFLED, T
 from antechamber.core.types import (
     BUCKET_MS,
     FIFO_LOOKAHEAD_MS,
+    FIFO_MINUTE_CAP_SLACK_MS,
     MINUTE_CAP_SLACK_MS,
     MINUTE_MS,
     PACE_BURST_MS,
@@ -68,28 +69,52 @@ _SUSPENDED = Decision(Outcome.BYPASS, None, NO_DELTAS, None, "suspended")
 _BYPASS = Decision(Outcome.BYPASS, None, NO_DELTAS, None, "bypass")
 
 
-def free_slots(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
-    """New users that may be let in now: min(active headroom, paced new-user budget).
+def minute_cap(config: RoomConfig) -> int:
+    """The most new users the last 60 whole seconds may hold before admissions stop.
 
-    The budget is a GCRA: one admission every 60 s / ``new_users_per_minute``
-    with up to ``PACE_BURST_MS`` of it spent at once; in steady state that is
-    exactly ``new_users_per_minute``. Any 60 s also holds at most
-    ``new_users_per_minute`` plus ``MINUTE_CAP_SLACK_MS`` worth, which bounds
-    the first minute after a quiet spell without wasting the slots that sit
-    reserved while their queued owners take up to 20 s to come back.
+    ``new_users_per_minute`` plus ``MINUTE_CAP_SLACK_MS`` worth, so that no
+    60 s interval, even one straddling the counters' seconds, holds more than
+    about 1.02 × the budget; FIFO plus ``FIFO_MINUTE_CAP_SLACK_MS`` worth.
     """
-    by_active = config.total_active_users - snapshot.active
     nupm = config.new_users_per_minute
-    by_minute = nupm + nupm * MINUTE_CAP_SLACK_MS // MINUTE_MS - snapshot.admitted_last_minute
-    if by_active <= 0 or by_minute <= 0:
+    slack = FIFO_MINUTE_CAP_SLACK_MS if config.queueing_method == "fifo" else MINUTE_CAP_SLACK_MS
+    return nupm + nupm * slack // MINUTE_MS
+
+
+def _new_user_budget(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
+    """The paced new-user budget on its own (active users aside): 0 while the minute cap is reached."""
+    by_minute = minute_cap(config) - snapshot.admitted_last_minute
+    if by_minute <= 0:
         return 0
     now_us = now_ms * 1000
     slack = now_us + PACE_BURST_MS * 1000 - max(snapshot.pace_tat_us, now_us)
     if slack < 0:
         return 0
-    interval = (MINUTE_MS * 1000) // nupm
+    interval = (MINUTE_MS * 1000) // config.new_users_per_minute
     by_pace = slack // interval + 1 if interval else by_minute
-    return min(by_active, by_minute, by_pace)
+    if config.queueing_method == "fifo":
+        # The first by_pace users in line may all refresh at once: all of them must fit under the cap.
+        return min(by_pace, by_minute)
+    return by_pace
+
+
+def free_slots(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
+    """New users that may be let in now: min(active headroom, paced new-user budget), 0 at the minute cap.
+
+    The budget is a GCRA: one admission every 60 s / ``new_users_per_minute``
+    with up to ``PACE_BURST_MS`` of it spent at once; in steady state that is
+    exactly ``new_users_per_minute``. Its unspent part is the slots held for
+    queued users who take up to 20 s to come back. The minute cap
+    (:func:`minute_cap`) bounds every 60 s, the first minute after a quiet
+    spell included. Random queueing only stops at the cap: the odds come from
+    the held slots, so the last minute running close to the budget does not
+    thin them out. FIFO also keeps the held slots under the cap, since the
+    users they are held for may all come back at once.
+    """
+    by_active = config.total_active_users - snapshot.active
+    if by_active <= 0:
+        return 0
+    return min(by_active, _new_user_budget(config, snapshot, now_ms))
 
 
 def fifo_window(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
@@ -100,16 +125,18 @@ def fifo_window(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
     Counting the sessions that end meanwhile as free too lets a user a few
     places further back take a slot that would otherwise sit idle; the one it
     was reserved for gets the next. Order can slip by that many places, never
-    more. Only the active-users limit looks ahead: the paced budget already
-    banks unclaimed slots (see :func:`free_slots`).
+    more. Only the active-users limit looks ahead, and never past the new-user
+    budget or the minute cap: the paced budget already banks unclaimed slots
+    (see :func:`free_slots`).
     """
     free = free_slots(config, snapshot, now_ms)
     if not snapshot.expiring:
         return free
     by_active = config.total_active_users - snapshot.active
-    if free < by_active:
+    budget = _new_user_budget(config, snapshot, now_ms)
+    if budget < by_active:
         return free  # the new-user budget binds, not the active users
-    return by_active + snapshot.expiring
+    return min(budget, by_active + snapshot.expiring)
 
 
 def decide(
