@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
 from antechamber.core.counters import RoomSnapshot
 from antechamber.core.estimate import (
     fifo_wait_ms,
+    first_exit_ms,
     format_duration,
     format_wait,
     format_wait_range,
     outflow_per_minute,
     prior_outflow_per_minute,
     random_wait_percentiles_ms,
+    to_minutes_within,
+    turnover_per_minute,
 )
-from antechamber.core.types import OUTFLOW_WINDOW_S, Outcome
-from tests.core.harness import MINUTE, SECOND, Room, room_config
+from antechamber.core.types import OUTFLOW_RECENT_WEIGHT, OUTFLOW_WINDOW_S, Outcome
+from tests.core.harness import MINUTE, SECOND, T0, Room, room_config
 
 
 def test_prior_outflow_is_the_tighter_of_the_two_limits() -> None:
@@ -27,13 +31,51 @@ def test_prior_outflow_is_the_tighter_of_the_two_limits() -> None:
 
 
 def test_measured_outflow_replaces_the_prior_as_history_builds() -> None:
-    """Seconds when people were waiting measure the outflow; the rest of the window falls back to the prior."""
+    """In a full room the seconds when people waited measure the outflow; the rest of the window keeps the prior."""
     cfg = room_config(total_active_users=1000, new_users_per_minute=500)  # prior 200/min
     assert outflow_per_minute(cfg, RoomSnapshot()) == 200
-    full = RoomSnapshot(open_seconds=OUTFLOW_WINDOW_S, admitted_open=250)  # 50 per minute measured
+    # 50 per minute measured, over the whole window and in the last minute alike
+    full = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S, admitted_open=250, admitted_last_minute=50)
     assert outflow_per_minute(cfg, full) == pytest.approx(50)
-    half = RoomSnapshot(open_seconds=OUTFLOW_WINDOW_S // 2, admitted_open=125)
+    half = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S // 2, admitted_open=125, admitted_last_minute=50)
     assert outflow_per_minute(cfg, half) == pytest.approx((50 + 200) / 2)
+
+
+def test_the_last_minute_weighs_a_quarter_of_the_measured_outflow() -> None:
+    """The measured turnover leans towards the last minute's admissions by OUTFLOW_RECENT_WEIGHT."""
+    cfg = room_config(total_active_users=1000, new_users_per_minute=5000)
+    snap = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S, admitted_open=500, admitted_last_minute=300)
+    expected = (1 - OUTFLOW_RECENT_WEIGHT) * 100 + OUTFLOW_RECENT_WEIGHT * 300
+    assert turnover_per_minute(cfg, snap) == pytest.approx(expected)
+    assert OUTFLOW_RECENT_WEIGHT == 0.25
+
+
+def test_new_users_per_minute_binds_while_the_room_has_space() -> None:
+    """Below total_active_users the budget sets the outflow, even if fewer were measured while the queue formed."""
+    cfg = room_config(total_active_users=10_000, new_users_per_minute=500)
+    snap = RoomSnapshot(active=4000, open_seconds=120, admitted_open=800, admitted_last_minute=420)
+    # 400 a minute measured with 4,000 inside: a full room would turn over 2.5 times as often.
+    assert turnover_per_minute(cfg, snap) > 500
+    assert outflow_per_minute(cfg, snap) == 500
+
+
+def test_a_full_room_is_estimated_from_its_turnover() -> None:
+    """At total_active_users the outflow is the measured turnover, however large new_users_per_minute is."""
+    cfg = room_config(total_active_users=1000, new_users_per_minute=5000, session_duration=3)
+    snap = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S, admitted_open=1100, admitted_last_minute=220)
+    assert outflow_per_minute(cfg, snap) == pytest.approx(220)
+
+
+def test_first_exit_waits_for_the_sessions_that_filled_the_room() -> None:
+    """A room filled before its queue formed frees nothing until session_duration after its last session began."""
+    cfg = room_config(total_active_users=1000, new_users_per_minute=5000, session_duration=3)
+    filled = RoomSnapshot(now_ms=T0 + 40 * SECOND, active=1000, pace_tat_us=(T0 + 30 * SECOND) * 1000, open_seconds=10)
+    assert first_exit_ms(cfg, filled) == 3 * MINUTE - 10 * SECOND
+    # Not once someone has been let in from the queue, sessions are about to end, or the room has space.
+    assert first_exit_ms(cfg, replace(filled, admitted_open=1)) == 0
+    assert first_exit_ms(cfg, replace(filled, expiring=4)) == 0
+    assert first_exit_ms(cfg, replace(filled, active=999)) == 0
+    assert fifo_wait_ms(100, 200.0, 5_000) == fifo_wait_ms(100, 200.0) + 5_000
 
 
 def test_fifo_wait_is_users_ahead_over_outflow_plus_half_a_refresh() -> None:
@@ -48,6 +90,13 @@ def test_random_percentiles_follow_the_geometric_distribution() -> None:
     for q, got in ((0.25, p25), (0.5, p50), (0.75, p75)):
         assert got == math.ceil(math.log(1 - q) / math.log(0.95)) * 20 * SECOND
     assert random_wait_percentiles_ms(5, 60.0) == (20 * SECOND,) * 3
+    # No draw is won before the sessions that fill the room can end.
+    assert random_wait_percentiles_ms(400, 60.0, MINUTE) == (p25 + MINUTE, p50 + MINUTE, p75 + MINUTE)
+
+
+def test_percentiles_are_shown_in_minutes_rounded_up() -> None:
+    """A percentile is a "within" statement, so its whole minutes round up: 2 min 1 s shows as 3."""
+    assert [to_minutes_within(ms) for ms in (0, 1, MINUTE, MINUTE + 1, 2 * MINUTE + SECOND)] == [0, 1, 1, 2, 3]
 
 
 @pytest.mark.parametrize(
@@ -80,23 +129,25 @@ def test_range_and_duration_wording() -> None:
 
 def test_same_second_crowd_counts_half_ahead() -> None:
     """Order inside one second is not kept, so half of the same-second crowd is estimated as ahead."""
-    room = Room(room_config(total_active_users=200, new_users_per_minute=1000))  # prior 40/min
-    visitors = room.arrive(601)  # 200 in, 401 queued in the same second
+    room = Room(room_config(total_active_users=100_000, new_users_per_minute=200))  # the budget binds: 200/min
+    visitors = room.arrive(601)  # 101 in (the paced burst), 500 queued in the same second
     room.advance(SECOND)
     room.refresh_all(visitors)  # nobody is due yet: early refreshes show the estimate
     info = visitors[-1].last.info if visitors[-1].last else None
-    assert info is not None and info.estimated_wait_ms == pytest.approx(5 * MINUTE + 10 * SECOND, rel=0.01)
+    # 249 of the 499 others count as ahead: 249 at 200/min, plus 10 s for the next refresh.
+    assert info is not None and info.estimated_wait_ms == pytest.approx(249 / 200 * MINUTE + 10 * SECOND, rel=0.01)
 
 
 def test_queued_user_sees_a_fifo_estimate_from_the_prior() -> None:
-    """A FIFO queue forming in an idle room estimates from the limits: 400 ahead at 40/min ≈ 10 minutes."""
+    """Behind a room that just filled, the limits estimate: its sessions end 5 min on, then 400 go at 40/min."""
     room = Room(room_config(total_active_users=200, new_users_per_minute=1000))  # prior 40/min
-    room.arrive(600)  # 200 in, 400 queued
+    room.arrive(600)  # 200 in (their pace schedule ends 12 s on), 400 queued
     room.advance(SECOND)
     (v,) = room.arrive()
     info = v.last.info if v.last else None
-    assert info is not None and info.wait_time_known and info.wait_time == 10
-    assert info.wait_time_formatted == "10 minutes"
+    assert info is not None and info.wait_time_known and info.wait_time == 15
+    assert info.estimated_wait_ms == 5 * MINUTE + 11 * SECOND + 10 * MINUTE + 10 * SECOND
+    assert info.wait_time_formatted == "15 minutes"
     assert info.wait_time_25_percentile == info.wait_time_50_percentile == info.wait_time_75_percentile == 0
 
 

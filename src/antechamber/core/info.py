@@ -10,12 +10,14 @@ from typing import Any
 from antechamber.core.counters import RoomSnapshot
 from antechamber.core.estimate import (
     fifo_wait_ms,
+    first_exit_ms,
     format_duration,
     format_wait,
     format_wait_range,
     outflow_per_minute,
     random_wait_percentiles_ms,
     to_minutes,
+    to_minutes_within,
 )
 from antechamber.core.ticket import Ticket
 from antechamber.core.types import MINUTE_MS, QUEUE_FULL_WAIT_MINUTES, REFRESH_INTERVAL_S, RoomConfig
@@ -140,10 +142,11 @@ def build_info(
     if known:
         if rate is None:
             rate = outflow_per_minute(config, snapshot)
+        first_exit = first_exit_ms(config, snapshot)
         if method == "random":
             waiting = snapshot.present + (0 if ticket.placed else 1)
-            w25, w50, w75 = random_wait_percentiles_ms(waiting, rate)
-            p25, p50, p75 = to_minutes(w25), to_minutes(w50), to_minutes(w75)
+            w25, w50, w75 = random_wait_percentiles_ms(waiting, rate, first_exit)
+            p25, p50, p75 = to_minutes_within(w25), to_minutes_within(w50), to_minutes_within(w75)
             wait_ms, minutes = w50, p50
             formatted = format_wait_range(p25, p75)
         else:
@@ -154,7 +157,7 @@ def build_info(
                 ahead += max(0, same - 1) // 2
             else:
                 ahead = snapshot.present
-            wait_ms = fifo_wait_ms(ahead, rate)
+            wait_ms = fifo_wait_ms(ahead, rate, first_exit)
             minutes = to_minutes(wait_ms)
             formatted = format_wait(minutes)
     else:

@@ -66,6 +66,8 @@ FIFO_LOOKAHEAD_MS = REFRESH_INTERVAL_MS // 2
 RENEW_STEP_MS = 5_000
 #: The measured outflow behind wait estimates looks this far back.
 OUTFLOW_WINDOW_S = 300
+#: Weight of the last minute's admissions in the measured outflow (the five-minute window has the rest).
+OUTFLOW_RECENT_WEIGHT = 0.25
 
 
 class Random(Protocol):
