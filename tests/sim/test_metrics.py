@@ -72,6 +72,13 @@ class TestIntervals:
         """The window is (t − w, t]."""
         assert [1, 2, 1] == metrics.events_in_window(np.array([0, 59, 60]), np.array([0, 30]), 60).tolist()
 
+    def test_peak_in_any_window_counts_every_real_interval(self) -> None:
+        """The busiest [t, t + w) over every real t, which windows ending on a grid can miss."""
+        events = np.array([990, 995, 1_500, 60_400, 60_900, 61_100])
+        assert 5 == metrics.peak_in_any_window(events, 60_000)  # [990, 60_990): all but the last
+        assert 3 == int(metrics.events_in_window(np.arange(0, 70_000, 1_000), events, 60_000).max())
+        assert 0 == metrics.peak_in_any_window(np.array([], dtype=np.int64), 60_000)
+
 
 class TestRelativeErrors:
     def test_floors_actual_wait_at_one_minute(self) -> None:

@@ -72,7 +72,9 @@ def analyse(scenario: Scenario, record: RunRecord) -> Analysis:
         "peak_active": metrics.peak_overlap(starts, ends),
         "peak_active_ratio": metrics.peak_overlap(starts, ends) / tau_limit,
         "peak_core_active_ratio": max(record.core_active, default=0) / tau_limit,
+        # Sampled at whole seconds, as the counters see it; the next one counts every real interval.
         "peak_admissions_per_minute_ratio": float(admitted_last_minute.max(initial=0)) / nupm,
+        "peak_admissions_any_60s_ratio": metrics.peak_in_any_window(admissions, _MINUTE_MS) / nupm,
         "capacity_use_mean": float(use.mean()) if use.size else None,
         "capacity_use_p5": float(np.percentile(use, 5)) if use.size else None,
         "capacity_waiting_minutes": round(use.size * SERIES_STEP_MS / _MINUTE_MS, 1),
@@ -123,7 +125,11 @@ def _order_measures(scenario: Scenario, arrival: metrics.IntArray, admitted: met
 
 
 def _estimate_measures(record: RunRecord, admitted: metrics.IntArray) -> tuple[dict[str, Any], dict[str, list[float]]]:
-    """Median error of the first known wait estimate against the wait then actually served."""
+    """Median error of the first known wait estimate against the wait then actually served.
+
+    For random queueing also the calibration of the 75th percentile shown with
+    it: the share of visitors admitted within their ``waitTime75Percentile``.
+    """
     estimate = np.asarray(record.estimate_minutes, dtype=np.float64)
     shown_at = _array(record.estimate_at_ms)
     usable = (shown_at >= 0) & (admitted >= shown_at)
@@ -134,6 +140,10 @@ def _estimate_measures(record: RunRecord, admitted: metrics.IntArray) -> tuple[d
     raw = np.asarray(record.estimate_raw_minutes, dtype=np.float64)[usable]
     raw_errors = metrics.relative_errors(raw, actual)
     some = errors.size > 0
+    # Records saved before the 75th percentile was kept have none.
+    p75_all = np.asarray(record.estimate_p75_minutes or [np.nan] * admitted.size, dtype=np.float64)
+    p75 = p75_all[usable]
+    ranged = np.isfinite(p75) & (p75 > 0)  # FIFO shows no percentiles
     summary: dict[str, Any] = {
         "estimates_compared": int(errors.size),
         "estimate_median_error": float(np.median(errors)) if some else None,
@@ -142,9 +152,14 @@ def _estimate_measures(record: RunRecord, admitted: metrics.IntArray) -> tuple[d
         "estimate_median_error_unrounded": float(np.median(raw_errors)) if some else None,
         # Calibration: for random queueing waitTime is the median, so about half should be served within it.
         "estimate_served_within_share": float(np.mean(actual <= shown)) if some else None,
+        "estimate_p75_compared": int(np.count_nonzero(ranged)),
+        "estimate_served_within_p75_share": float(np.mean(actual[ranged] <= p75[ranged])) if ranged.any() else None,
     }
     pick = np.linspace(0, errors.size - 1, num=min(errors.size, 3_000)).astype(np.int64)
-    return summary, {"actual_minutes": actual[pick].tolist(), "estimate_minutes": shown[pick].tolist()}
+    points = {"actual_minutes": actual[pick].tolist(), "estimate_minutes": shown[pick].tolist()}
+    if ranged.any():
+        points["p75_minutes"] = np.where(ranged, p75, np.nan)[pick].tolist()
+    return summary, points
 
 
 def _order_points(arrival: metrics.IntArray, admitted: metrics.IntArray) -> dict[str, list[float]]:

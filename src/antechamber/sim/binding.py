@@ -30,6 +30,9 @@ class CoreBinding:
     wait_estimate: Callable[[Any], tuple[float, float] | None]
     #: Seal a ticket into a cookie and open it again (room id, ticket, now): True if it survived.
     cookie_roundtrip: Callable[[str, Any, int], bool] | None = None
+    #: From a queue response's info: ``waitTime75Percentile`` shown (minutes; 0 under FIFO),
+    #: or ``None`` when the wait is unknown.
+    wait_p75: Callable[[Any], float | None] | None = None
     #: Release what the binding holds (connections, an event loop) once the run is over.
     close: Callable[[], None] | None = None
 
@@ -45,6 +48,12 @@ def wait_estimate(info: QueueInfo | None) -> tuple[float, float] | None:
         return None
     unrounded = info.wait_time if info.estimated_wait_ms is None else info.estimated_wait_ms / MINUTE_MS
     return float(info.wait_time), float(unrounded)
+
+
+def _wait_p75(info: QueueInfo | None) -> float | None:
+    if info is None or not info.wait_time_known:
+        return None
+    return float(info.wait_time_75_percentile)
 
 
 def _cookie_roundtrip() -> Callable[[str, Any, int], bool]:
@@ -75,4 +84,5 @@ def real_core() -> CoreBinding:
         counts=counts,
         wait_estimate=wait_estimate,
         cookie_roundtrip=_cookie_roundtrip(),
+        wait_p75=_wait_p75,
     )

@@ -49,6 +49,8 @@ class RunRecord:
     estimate_at_ms: list[int]
     admitted_ms: list[int]
     abandoned_ms: list[int]
+    #: ``waitTime75Percentile`` shown with the first known estimate (NaN if none; 0 under FIFO).
+    estimate_p75_minutes: list[float] = field(default_factory=list)
     session_starts_ms: list[int] = field(default_factory=list)
     session_ends_ms: list[int] = field(default_factory=list)
     admissions_ms: list[int] = field(default_factory=list)
@@ -124,6 +126,7 @@ def simulate_crowd(
         estimate_at_ms=[-1] * n,
         admitted_ms=[-1] * n,
         abandoned_ms=[-1] * n,
+        estimate_p75_minutes=[float("nan")] * n,
     )
     first_queue, estimate_minutes, estimate_at = record.first_queue_ms, record.estimate_minutes, record.estimate_at_ms
     admitted, abandoned, admissions = record.admitted_ms, record.abandoned_ms, record.admissions_ms
@@ -137,7 +140,8 @@ def simulate_crowd(
     rand, expovariate = behaviour_rng.random, behaviour_rng.expovariate
     core_rng = random.Random(seed + 1)
     decide, snapshot, apply = core.decide, core.snapshot, core.apply
-    wait_estimate = core.wait_estimate
+    wait_estimate, wait_p75 = core.wait_estimate, core.wait_p75
+    estimate_p75 = record.estimate_p75_minutes
     cookie_roundtrip = core.cookie_roundtrip
     estimate_raw = record.estimate_raw_minutes
     facts = RequestFacts()
@@ -198,6 +202,10 @@ def simulate_crowd(
                 if shown is not None:
                     estimate_minutes[v], estimate_raw[v] = shown
                     estimate_at[v] = t
+                    if wait_p75 is not None:
+                        p75 = wait_p75(decision.info)
+                        if p75 is not None:
+                            estimate_p75[v] = p75
             if session_start[v] >= 0:
                 # An admitted visitor sent back to the queue (session over, or revoked).
                 close_session(v)

@@ -90,6 +90,19 @@ def events_in_window(times: IntArray, event_times: IntArray, window_ms: int) -> 
     return np.asarray(upto - before, dtype=np.int64)
 
 
+def peak_in_any_window(event_times: IntArray, window_ms: int) -> int:
+    """The most of ``event_times`` that any interval ``[t, t + window)`` holds, over every real ``t``.
+
+    The busiest interval can always be moved to start at one of the events, so
+    it is enough to count forward from each of them.
+    """
+    if event_times.size == 0:
+        return 0
+    ordered = np.sort(event_times)
+    ends = np.searchsorted(ordered, ordered + window_ms, side="left")
+    return int(np.max(ends - np.arange(ordered.size)))
+
+
 def per_minute_counts(event_times: IntArray, minutes: int) -> IntArray:
     """Counts of ``event_times`` (ms from the start) in each whole minute ``0 .. minutes - 1``."""
     counts = np.bincount((event_times // 60_000).astype(np.int64), minlength=minutes)

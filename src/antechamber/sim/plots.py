@@ -39,6 +39,7 @@ def _admissions(ax: Any, scenario: Scenario, analysis: Analysis) -> None:
     ax.bar([m + 0.5 for m in range(len(per_minute))], per_minute, width=1.0, alpha=0.35, label="per whole minute")
     ax.plot(s["minute"], s["admitted_last_minute"], lw=1.0, label="in the last 60 s")
     ax.axhline(scenario.plan.room.new_users_per_minute, color="k", lw=0.8, label="new_users_per_minute")
+    ax.axhline(scenario.plan.room.new_users_per_minute * 1.02, color="r", lw=0.6, ls=":", label="× 1.02")
     ax.set(title="Admissions per minute", xlabel="minute", ylabel="users / minute")
     ax.legend(fontsize=7, loc="upper right")
 
@@ -53,7 +54,13 @@ def _queue(ax: Any, scenario: Scenario, analysis: Analysis) -> None:
 
 def _wait(ax: Any, scenario: Scenario, analysis: Analysis) -> None:
     w = analysis.wait_points
-    ax.scatter(w.get("actual_minutes", []), w.get("estimate_minutes", []), s=2, alpha=0.3)
+    ranged = "p75_minutes" in w  # random queueing: the median shown, and the 75th percentile
+    median = "waitTime (median)" if ranged else None
+    ax.scatter(w.get("actual_minutes", []), w.get("estimate_minutes", []), s=2, alpha=0.3, label=median)
+    if ranged:
+        within = analysis.summary.get("estimate_served_within_p75_share") or 0.0
+        label = f"waitTime75Percentile ({within * 100:.0f} % served within)"
+        ax.scatter(w["actual_minutes"], w["p75_minutes"], s=2, alpha=0.3, color="tab:orange", label=label)
     top = max([1.0, *w.get("actual_minutes", []), *w.get("estimate_minutes", [])])
     ax.plot([0, top], [0, top], color="k", lw=0.8, label="estimate = actual")
     ax.plot([0, top], [0, top * 1.15], color="r", lw=0.5, ls=":", label="± 15 %")

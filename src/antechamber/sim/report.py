@@ -16,9 +16,12 @@ from antechamber.sim.scenarios import Scenario
 
 #: DESIGN section 5 bands for one gateway node.
 PEAK_ACTIVE_MAX = 1.02
+PEAK_ADMISSIONS_MAX = 1.02
 CAPACITY_USE_MIN = 0.97
 KENDALL_TAU_MAX = 0.01
 ESTIMATE_ERROR_MAX = 0.15
+#: Random queueing: the share of visitors admitted within the 75th percentile they were shown.
+P75_WITHIN_MIN, P75_WITHIN_MAX = 0.65, 0.85
 STATE_MEMORY_MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -48,9 +51,15 @@ def check_targets(scenario: Scenario, summary: dict[str, Any]) -> list[TargetChe
         return checks
     peak = summary["peak_active_ratio"]
     checks.append(TargetCheck("peak active ÷ total_active_users", "≤ 1.02", f"{peak:.4f}", peak <= PEAK_ACTIVE_MAX))
-    burst = summary["peak_admissions_per_minute_ratio"]
+    whole = summary["peak_admissions_per_minute_ratio"]
+    burst = summary.get("peak_admissions_any_60s_ratio", whole)  # absent from reports before it was measured
     checks.append(
-        TargetCheck("peak admissions in any 60 s ÷ new_users_per_minute", "— (not in §5)", f"{burst:.3f}", None)
+        TargetCheck(
+            "new users in any 60 s ÷ new_users_per_minute",
+            "≤ 1.02",
+            f"{burst:.3f} (whole seconds {whole:.3f})",
+            burst <= PEAK_ADMISSIONS_MAX,
+        )
     )
     use = summary["capacity_use_mean"]
     checks.append(
@@ -72,12 +81,20 @@ def check_targets(scenario: Scenario, summary: dict[str, Any]) -> list[TargetChe
         )
     )
     error = summary["estimate_median_error"]
+    shown = "n/a (no estimate shown)" if error is None else f"{error * 100:.1f} %"
+    if fifo:
+        met = None if error is None else error <= ESTIMATE_ERROR_MAX
+        checks.append(TargetCheck("median wait-estimate error", "≤ 15 %", shown, met))
+        return checks
+    # Random queueing shows a range: one visitor's lottery says little, the percentiles' calibration does.
+    checks.append(TargetCheck("median wait-estimate error", "n/a (random queueing)", shown, None))
+    within = summary.get("estimate_served_within_p75_share")
     checks.append(
         TargetCheck(
-            "median wait-estimate error",
-            "≤ 15 %",
-            "n/a (no estimate shown)" if error is None else f"{error * 100:.1f} %",
-            None if error is None else error <= ESTIMATE_ERROR_MAX,
+            "admitted within waitTime75Percentile",
+            "65–85 %",
+            "n/a (no range shown)" if within is None else f"{within * 100:.1f} %",
+            None if within is None else P75_WITHIN_MIN <= within <= P75_WITHIN_MAX,
         )
     )
     return checks
