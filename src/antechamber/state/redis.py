@@ -238,7 +238,7 @@ class RedisState:
                 return False
             free = free_slots(config, replica.snapshot(now_ms), now_ms)
             # Enough for this node's share of what is free, so the next requests need no draw of their own.
-            wanted = max(1, math.ceil(free * (replica.share() or 0.25)))
+            wanted = max(1, math.floor(free * (replica.share() or 0.25)))
             args = (now_ms, self.node_id, wanted, free, replica.view.seq, replica.used)
             self.commands += 1
             taken = int(await self._evalsha(self._draw_text, "_draw_sha", room.keys[0], room.keys[4], *args))

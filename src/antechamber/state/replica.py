@@ -252,7 +252,8 @@ class Replica:
         """The share of ``free`` slots to ask for at a sync: this node's share of the room's recent traffic."""
         if free <= 0:
             return 0
-        return min(free, math.ceil(free * self.share()))
+        # Rounded down: slots too few to share stay in the pool, where any node may draw them.
+        return min(free, math.floor(free * self.share()))
 
     def take_batch(self) -> tuple[Deltas, int]:
         """This node's changes since the last sync, and its traffic, to send; the buffer starts over."""
