@@ -294,10 +294,10 @@ async def serve_listeners(
             sock.close()
 
 
-def describe(settings: Settings) -> list[str]:
-    """The start-up lines: where the API and the gateway listen, where the gateway forwards, the state."""
+def describe(settings: Settings, *, api: bool = True) -> list[str]:
+    """The start-up lines: where the API (if this worker serves it) and the gateway listen, the state."""
     lines = []
-    if settings.api_enabled:
+    if settings.api_enabled and api:
         lines.append(f"API      http://{settings.api}/client/v4")
     if settings.gateway_enabled:
         lines.append(f"gateway  http://{settings.gateway}/  ->  {settings.origin or '(no default origin)'}")
@@ -319,7 +319,7 @@ async def serve(settings: Settings, *, bound: Sequence[socket.socket] | None = N
     async with running_stack(settings) as stack:
 
         def started() -> None:
-            for line in describe(settings):
+            for line in describe(settings, api=api):
                 logger.info("%s", line)
             if settings.gateway_enabled and settings.origin is None and not settings.origin_for:
                 # Fine in forward-auth mode (the proxy reaches the origin itself); a mistake in proxy mode.
@@ -368,7 +368,11 @@ def serve_workers(settings: Settings) -> None:
     for sock in sockets:
         sock.close()
 
+    stopping = False
+
     def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signum)
@@ -383,7 +387,9 @@ def serve_workers(settings: Settings) -> None:
             break
         if children.pop(pid, None) is None:
             continue
-        if code != 0:
+        # A worker the stop signal reached before its event loop took over the signals ends by it: a clean stop.
+        stopped = stopping and os.WIFSIGNALED(code) and os.WTERMSIG(code) in (signal.SIGTERM, signal.SIGINT)
+        if code != 0 and not stopped:
             status = 1
         # One worker gone (a signal, or a failure): the node stops as a whole, as one process would.
         forward(signal.SIGTERM, None)

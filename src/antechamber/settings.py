@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Literal
@@ -77,7 +78,9 @@ class Settings(BaseSettings):
         os.chmod(self.data_dir, 0o700)
         # The store (and its WAL and shared-memory files) holds token hashes and configuration.
         for database_file in self.data_dir.glob("antechamber.db*"):
-            os.chmod(database_file, 0o600)
+            # Another process on the same store may remove its WAL file meanwhile.
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(database_file, 0o600)
         return self.data_dir
 
 
