@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from antechamber.core.cookie import KEY_BYTES, CookieCodec, KeyRing
+from antechamber.private_files import write_private
 
 logger = logging.getLogger(__name__)
 
@@ -326,19 +327,5 @@ def _write(path: Path, keys: KeyFile, *, exclusive: bool) -> None:
         "created": {str(k): v for k, v in sorted(keys.created.items()) if k in ring.keys},
     }
     body = json.dumps(data, indent=2).encode("ascii")
-    # Write a private temporary file, then publish it in one step: readers never
-    # see a partial file, and the first start of two processes keeps one key.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        if exclusive:
-            os.link(tmp, path)  # raises FileExistsError if someone was first
-        else:
-            os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    # The first start of two processes keeps one key: the second finds the file there.
+    write_private(path, body, exclusive=exclusive)

@@ -15,9 +15,6 @@ the file's contents.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 import struct
 import sys
 import zlib
@@ -27,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from antechamber.private_files import write_private
 from antechamber.state.waiting import WaitingRows
 
 MAGIC = b"antechamber-state\n"
@@ -110,23 +108,7 @@ def write(path: Path, body: bytes) -> None:
     """Compress ``body`` and publish it at ``path`` atomically, mode 0600 (blocking: run it in a thread)."""
     data = HEADER.pack(MAGIC, FORMAT_VERSION) + zlib.compress(body, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    with contextlib.suppress(OSError):  # make the rename itself durable where the platform allows
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_private(path, data)
 
 
 def read(path: Path) -> Saved | None:
