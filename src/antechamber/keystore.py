@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from antechamber.background import cancel_and_wait
 from antechamber.core.cookie import KEY_BYTES, CookieCodec, KeyRing
 from antechamber.private_files import write_private
 
@@ -197,10 +197,7 @@ class KeyWatcher:
     async def aclose(self) -> None:
         """Stop following the file."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from antechamber.background import cancel_and_wait
 from antechamber.core.cookie import COOKIE_PREFIX
 from antechamber.db import accounts, events, rooms, tables
 from antechamber.db.engine import Database
@@ -217,8 +218,5 @@ class ConfigFollower:
     async def aclose(self) -> None:
         """Stop following and close the held connection."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         await self._watch.aclose()

@@ -36,6 +36,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
+from antechamber.background import cancel_and_wait
 from antechamber.core.counters import Deltas, RoomSnapshot
 from antechamber.core.decide import free_slots
 from antechamber.core.types import RoomConfig
@@ -470,10 +471,7 @@ class RedisState:
     async def aclose(self) -> None:
         """Stop syncing and flush the last deltas (a short try: Redis may be gone)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             await self.sync()
         with contextlib.suppress(RedisError, OSError):
