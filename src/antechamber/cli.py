@@ -17,6 +17,8 @@
     antechamber keys stage
     antechamber keys use KEY_ID
     antechamber keys rotate
+    antechamber crawlers show [--json]
+    antechamber crawlers update FILE [--crawler NAME] [--source URL]
     antechamber migrate
 
 Every command but ``surge`` and ``simulate`` takes ``--data-dir`` (env ``ANTECHAMBER_DATA_DIR``, default ``./data``);
@@ -52,6 +54,10 @@ keys_app = typer.Typer(
 app.add_typer(zones_app, name="zones")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(keys_app, name="keys")
+crawlers_app = typer.Typer(
+    help="Show and replace the search-engine crawler IP ranges (search_engine_crawler_bypass).", no_args_is_help=True
+)
+app.add_typer(crawlers_app, name="crawlers")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (env ANTECHAMBER_DATA_DIR; default ./data).")
@@ -532,6 +538,75 @@ def keys_rotate(data_dir: DataDir = None) -> None:
     """
     ring = key_store(data_dir, keystore.rotate_keys)
     typer.echo(ring.current_id)
+
+
+# --- antechamber crawlers: the verified search-engine crawlers' IP ranges -------------------------------------
+
+
+@crawlers_app.command("show")
+def crawlers_show(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Each known crawler's published ranges in force: how many, when taken, and whether the data directory's."""
+    from antechamber.crawlers import KNOWN_CRAWLERS
+    from antechamber.crawlers.ranges_file import RangesFileError, read_sources
+
+    try:
+        sources, overridden = read_sources(load_settings(data_dir, None).data_dir)
+    except RangesFileError as exc:
+        fail(str(exc))
+    rows: list[dict[str, Any]] = []
+    for crawler in KNOWN_CRAWLERS:
+        entry = sources.get(crawler.name)
+        networks = entry.networks() if entry else []
+        rows.append(
+            {
+                "crawler": crawler.name,
+                "label": crawler.label,
+                "ipv4": sum(net.version == 4 for net in networks),
+                "ipv6": sum(net.version == 6 for net in networks),
+                "taken": entry.taken if entry else None,
+                "source": entry.source if entry else None,
+                "via": entry.via if entry else None,
+                "origin": None if entry is None else "data-dir" if crawler.name in overridden else "shipped",
+                "domains": list(crawler.domains),
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        if row["origin"] is None:
+            typer.echo(f"{row['crawler']:15} no published ranges: reverse DNS only ({', '.join(row['domains'])})")
+        else:
+            count = f"{row['ipv4'] + row['ipv6']} ranges ({row['ipv4']} IPv4, {row['ipv6']} IPv6)"
+            typer.echo(f"{row['crawler']:15} {count:34} taken {row['taken']}  {row['origin']}  {row['source']}")
+
+
+@crawlers_app.command("update")
+def crawlers_update(
+    file: Annotated[Path, typer.Argument(help="A ranges file, or one engine's published file (e.g. googlebot.json).")],
+    crawler: Annotated[
+        str | None, typer.Option("--crawler", help="Which crawler an engine's file is for (googlebot, bingbot, ...).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="The URL the engine publishes it at (default: the shipped one).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Replace crawlers' ranges with those in FILE, in the data directory (restart the gateway to use them).
+
+    The other crawlers keep their ranges. See `antechamber crawlers show` for the names.
+    """
+    from antechamber.crawlers.ranges_file import RangesFileError, override_path, update_override
+
+    settings = load_settings(data_dir, None)
+    settings.prepare_data_dir()
+    try:
+        entries = update_override(settings.data_dir, file, crawler=crawler, source=source)
+    except RangesFileError as exc:
+        fail(str(exc))
+    for name, entry in entries.items():
+        typer.echo(f"{name}: {len(entry.prefixes)} ranges taken {entry.taken}")
+    typer.echo(f"wrote {override_path(settings.data_dir)}", err=True)
 
 
 def main() -> None:
