@@ -107,6 +107,49 @@ previews = Table(
     Column("created_on", String(32), nullable=False),
 )
 
+# Account-level named lists (Cloudflare's Lists API), referenced from rule expressions as ``$name``.
+lists = Table(
+    "lists",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_on", String(32), nullable=False),
+    Column("modified_on", String(32), nullable=False),
+    UniqueConstraint("account_id", "name", name="uq_lists_account_name"),
+)
+
+# ``value`` is the item's identity in its list (canonical IP/CIDR text, ASN digits,
+# hostname, redirect source URL): adding an item with a value already there updates
+# that item. ``seq`` keeps insertion order and is what the items cursor points at.
+list_items = Table(
+    "list_items",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("list_id", String(32), ForeignKey("lists.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("created_on", String(32), nullable=False),
+    Column("modified_on", String(32), nullable=False),
+    UniqueConstraint("list_id", "value", name="uq_list_items_list_value"),
+    Index("ix_list_items_list_seq", "list_id", "seq"),
+)
+
+# Item changes are applied inside the request; their operations are kept (a while)
+# only so that the bulk-operation status Cloudflare clients poll can be read.
+list_operations = Table(
+    "list_operations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("completed", String(32), nullable=False),
+)
+
 # One row, bumped by every API write: gateways poll it to notice config changes
 # cheaply, and bumping it first serializes writers so checks see a stable store.
 config_revision = Table(
