@@ -33,6 +33,8 @@ class Target:
     room_id = ""
     event_id = ""
     rule_id = ""
+    list_id = ""
+    item_id = ""
     token = ""
 
 
@@ -46,7 +48,7 @@ schema.config.phases.coverage.enabled = False
 
 
 async def _prepare(database: Database) -> None:
-    """A zone, a token, and a room with an event and a rule for the fuzzer to aim at."""
+    """A zone, a token, a room with an event and a rule, and a list with an item for the fuzzer to aim at."""
     await database.migrate()
     async with database.begin() as connection:
         zone = await accounts.create_zone(connection, "example.com")
@@ -60,9 +62,14 @@ async def _prepare(database: Database) -> None:
         Target.room_id = (await client.post(rooms, json=room)).json()["result"]["id"]
         event = {"name": "seed", "event_start_time": "2030-01-01T10:00:00Z", "event_end_time": "2030-01-01T11:00:00Z"}
         Target.event_id = (await client.post(f"{rooms}/{Target.room_id}/events", json=event)).json()["result"]["id"]
-        rule = {"action": "bypass_waiting_room", "expression": "true"}
+        rule = {"action": "bypass_waiting_room", "expression": "ip.src in {192.0.2.0/24}"}
         rules = (await client.post(f"{rooms}/{Target.room_id}/rules", json=rule)).json()["result"]
         Target.rule_id = rules[0]["id"]
+        lists = f"/accounts/{accounts.DEFAULT_ACCOUNT_ID}/rules/lists"
+        Target.list_id = (await client.post(lists, json={"name": "seed", "kind": "ip"})).json()["result"]["id"]
+        await client.post(f"{lists}/{Target.list_id}/items", json=[{"ip": "192.0.2.1"}])
+        items = (await client.get(f"{lists}/{Target.list_id}/items")).json()["result"]
+        Target.item_id = items[0]["id"]
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -92,10 +99,13 @@ def _aim(case: Any) -> None:
         "account_id": accounts.DEFAULT_ACCOUNT_ID,
         "event_id": Target.event_id,
         "rule_id": Target.rule_id,
+        "item_id": Target.item_id,
     }
-    # Deleting the seeded room would leave every later operation with nothing to work on.
+    # Deleting the seeded room or list would leave every later operation with nothing to work on.
     if not (case.method == "DELETE" and case.path.endswith("{waiting_room_id}")):
         targets["waiting_room_id"] = Target.room_id
+    if not (case.method == "DELETE" and case.path.endswith("{list_id}")):
+        targets["list_id"] = Target.list_id
     for name, value in targets.items():
         if name in parameters:
             parameters[name] = value

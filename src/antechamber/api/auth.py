@@ -1,7 +1,9 @@
-"""Bearer-token authentication and per-zone authorization.
+"""Bearer-token authentication and per-zone (or per-account) authorization.
 
 Tokens are compared by their SHA-256 only and never appear in logs or errors.
 GET needs a ``read`` or ``write`` token; every other method needs ``write``.
+Account-level objects (lists) apply to every zone of the account, so only a
+token for every zone may touch them.
 """
 
 from __future__ import annotations
@@ -67,3 +69,27 @@ async def authorized_zone(zone_id: str, request: Request, token: Token) -> Zone:
 
 
 AuthorizedZone = Annotated[Zone, Depends(authorized_zone)]
+
+
+async def authorized_account(account_id: str, request: Request, token: Token) -> str:
+    """The account id named in the path, if the token may act on the account; 403 or 404 otherwise."""
+    if token.zone_ids is not None:
+        raise ApiError(
+            403,
+            errors.AUTHENTICATION,
+            "Authentication error: this token is limited to some zones and may not access account-level objects",
+        )
+    found = False
+    if is_id(account_id):
+        async with database(request).connect() as connection:
+            found = await accounts.account_exists(connection, account_id)
+    if not found:
+        raise ApiError(
+            404,
+            errors.UNKNOWN_ZONE,
+            f"Could not route to /accounts/{account_id}, perhaps your object identifier is invalid?",
+        )
+    return account_id
+
+
+AuthorizedAccount = Annotated[str, Depends(authorized_account)]
