@@ -74,14 +74,6 @@ def canonical_hostname(text: str, *, wildcard: bool = True) -> str:
     return host
 
 
-def _check_ip(value: str) -> str:
-    return canonical_ip(value)
-
-
-def _check_hostname(value: str) -> str:
-    return canonical_hostname(value)
-
-
 def _check_url_text(value: str) -> str:
     if len(value.encode()) > MAX_URL_BYTES:
         raise ValueError(f"a URL may be at most {MAX_URL_BYTES} bytes")
@@ -111,9 +103,9 @@ def _check_target_url(value: str) -> str:
     return value
 
 
-IpItem = Annotated[StrictStr, AfterValidator(_check_ip)]
+IpItem = Annotated[StrictStr, AfterValidator(canonical_ip)]
 AsnItem = Annotated[StrictInt, Field(ge=0, le=MAX_ASN)]
-UrlHostname = Annotated[StrictStr, AfterValidator(_check_hostname)]
+UrlHostname = Annotated[StrictStr, AfterValidator(canonical_hostname)]
 SourceUrl = Annotated[StrictStr, AfterValidator(_check_url_text), AfterValidator(_check_source_url)]
 TargetUrl = Annotated[StrictStr, AfterValidator(_check_url_text), AfterValidator(_check_target_url)]
 RedirectStatus = Annotated[Literal[301, 302, 307, 308], BeforeValidator(_require_int)]
