@@ -121,7 +121,7 @@ class TestDelete:
         room = await api.create_room()
         await api.create_event(room["id"])
         await api.client.post(
-            api.room_url(room["id"], "/rules"), json={"action": "bypass_waiting_room", "expression": "true"}
+            api.room_url(room["id"], "/rules"), json={"action": "bypass_waiting_room", "expression": "ssl"}
         )
         response = await api.client.delete(api.room_url(room["id"]))
         assert response.json()["result"] == {"id": room["id"]}

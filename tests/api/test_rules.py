@@ -6,13 +6,20 @@ from typing import Any
 
 import pytest
 
-from antechamber.rules.validate import ExpressionError, validate_expression
+from antechamber.rules.validate import MAX_RULES, ExpressionError, validate_expression
 from tests.api.support import Api, assert_rejected
 
 
 def rule(expression: str, **fields: Any) -> dict[str, Any]:
-    """A rule body."""
+    """A rule body; a bare name ``a`` stands for the valid expression ``http.request.uri.path eq "/a"``."""
+    if expression.isidentifier():
+        expression = f'http.request.uri.path eq "/{expression}"'
     return {"action": "bypass_waiting_room", "expression": expression, **fields}
+
+
+def name_of(expression: str) -> str:
+    """The name :func:`rule` wrapped in an expression."""
+    return expression.removeprefix('http.request.uri.path eq "/').removesuffix('"')
 
 
 @pytest.fixture
@@ -24,7 +31,7 @@ async def rules_url(api: Api) -> str:
 
 async def expressions(api: Api, url: str) -> list[str]:
     """The room's rule expressions in order."""
-    return [item["expression"] for item in (await api.client.get(url)).json()["result"]]
+    return [name_of(item["expression"]) for item in (await api.client.get(url)).json()["result"]]
 
 
 async def ids(api: Api, url: str) -> list[str]:
@@ -43,7 +50,7 @@ class TestCollection:
         """POST appends at the end and answers with the whole list, defaults filled."""
         await api.client.post(rules_url, json=rule("a"))
         result = (await api.client.post(rules_url, json=rule("b", description="second", enabled=False))).json()
-        assert [item["expression"] for item in result["result"]] == ["a", "b"]
+        assert [name_of(item["expression"]) for item in result["result"]] == ["a", "b"]
         first = result["result"][0]
         assert (first["description"], first["enabled"], first["version"]) == ("", True, "1")
         assert first["last_updated"] == "2026-06-01T12:00:00Z"
@@ -52,7 +59,7 @@ class TestCollection:
         """PUT replaces the whole list."""
         await api.client.post(rules_url, json=rule("old"))
         result = (await api.client.put(rules_url, json=[rule("x"), rule("y")])).json()["result"]
-        assert [item["expression"] for item in result] == ["x", "y"]
+        assert [name_of(item["expression"]) for item in result] == ["x", "y"]
         assert (await api.client.put(rules_url, json=[])).json()["result"] == []
 
     async def test_rules_of_unknown_room(self, api: Api) -> None:
@@ -70,7 +77,7 @@ class TestEdit:
     async def test_patch_fields_bumps_version(self, api: Api, rules_url: str, three: list[str]) -> None:
         """PATCH changes the given fields, keeps the rest and the place, and bumps the version."""
         result = (await api.client.patch(f"{rules_url}/{three[1]}", json={"enabled": False})).json()["result"]
-        assert [item["expression"] for item in result] == ["a", "b", "c"]
+        assert [name_of(item["expression"]) for item in result] == ["a", "b", "c"]
         assert (result[1]["enabled"], result[1]["version"], result[1]["id"]) == (False, "2", three[1])
 
     @pytest.mark.parametrize(
@@ -121,7 +128,7 @@ class TestEdit:
     async def test_delete_keeps_order(self, api: Api, rules_url: str, three: list[str]) -> None:
         """DELETE removes one rule and answers with the rest in order."""
         result = (await api.client.delete(f"{rules_url}/{three[1]}")).json()["result"]
-        assert [item["expression"] for item in result] == ["a", "c"]
+        assert [name_of(item["expression"]) for item in result] == ["a", "c"]
 
     async def test_unknown_rule(self, api: Api, rules_url: str, three: list[str]) -> None:
         """Editing or deleting an unknown rule gives 404 and changes nothing."""
@@ -136,9 +143,14 @@ class TestValidation:
             (rule(""), 1002, "empty"),
             (rule("   "), 1002, "empty"),
             (rule("x" * 4097), 1002, "longer than 4096"),
-            (rule('(http.host eq "a"'), 1002, "unclosed"),
-            (rule("http.host eq 'a')"), 1002, "unbalanced"),
-            (rule('http.host eq "a'), 1002, "unterminated"),
+            (rule('(http.host eq "a"'), 1002, "ends early, expected"),
+            (rule("http.host eq 'a')"), 1002, "unexpected"),
+            (rule('http.host eq "a'), 1002, "line 1, column 14"),
+            (rule('no.such.field eq "x"'), 1002, "unknown field no.such.field (line 1, column 1)"),
+            (rule("cf.threat_score gt 1"), 1002, "cannot be used in waiting room rules"),
+            (rule("ip.src in $office"), 1002, "unknown list $office"),
+            (rule('ip.src.country eq "FR"'), 1002, "--geoip"),
+            (rule("http.host eq 1"), 1002, "expected a literal of type Bytes"),
             ({"action": "block", "expression": "a"}, 1002, "bypass_waiting_room"),
             ({"expression": "a"}, 1003, "action"),
             ({"action": "bypass_waiting_room"}, 1003, "expression"),
@@ -162,7 +174,17 @@ class TestValidation:
         """PATCH checks a new expression through the same gate."""
         await api.client.post(rules_url, json=rule("a"))
         rule_id = (await ids(api, rules_url))[0]
-        await assert_rejected(api, "PATCH", f"{rules_url}/{rule_id}", {"expression": "(("}, 400, 1002, "unclosed")
+        await assert_rejected(api, "PATCH", f"{rules_url}/{rule_id}", {"expression": "(("}, 400, 1002, "ends early")
+
+    async def test_rule_count_is_limited(self, api: Api, rules_url: str) -> None:
+        """A room holds at most MAX_RULES rules; one more is refused and nothing changes."""
+        await api.client.put(rules_url, json=[rule(f"r{i}") for i in range(MAX_RULES)])
+        await assert_rejected(api, "POST", rules_url, rule("extra"), 400, 1002, f"at most {MAX_RULES} rules")
+        assert len(await expressions(api, rules_url)) == MAX_RULES
+
+    async def test_put_error_names_the_rule(self, api: Api, rules_url: str) -> None:
+        """In a list, the error says which rule's expression is wrong."""
+        await assert_rejected(api, "PUT", rules_url, [rule("ok"), rule("ssl and")], 400, 1002, "rules[1].expression")
 
 
 class TestExpressionGate:

@@ -233,13 +233,8 @@ class TestInvalid:
             assert_cloudflare_error(raises(cloudflare.BadRequestError, call), 400)
         assert rules == cf.waiting_rooms.rules.get(rid, zone_id=api_server.zone_id).result
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the expression language is parsed and validated by a later issue; until then expressions "
-        "are stored as given (rules/validate.py only refuses empty, over-long or unbalanced ones)",
-    )
     def test_unknown_field_in_expression(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
-        """An expression naming a field that does not exist is a 400."""
+        """An expression naming a field that does not exist is a 400 whose message names the field and its place."""
         room = new_room(cf, api_server.zone_id)
         err = raises(
             cloudflare.BadRequestError,
@@ -248,6 +243,32 @@ class TestInvalid:
             ),
         )
         assert_cloudflare_error(err, 400)
+        assert "unknown field no.such.field (line 1, column 1)" in str(err.body)
+        assert cf.waiting_rooms.rules.get(str(room.id), zone_id=api_server.zone_id).result == []
+
+    @pytest.mark.parametrize(
+        ("expression", "words"),
+        [
+            ('http.host eq "a" or\n  ip.src eq "x"', "literal of type Ip, but got Bytes (line 2, column 13)"),
+            ("cf.threat_score gt 10", "cannot be used in waiting room rules"),
+            ("ip.src in $nowhere", "unknown list $nowhere"),
+            ("ssl and", "ends early"),
+        ],
+    )
+    def test_invalid_expressions_name_the_place(
+        self, cf: cloudflare.Cloudflare, api_server: ApiServer, expression: str, words: str
+    ) -> None:
+        """Parse, field, list and type errors come back as BadRequestError with what and where."""
+        rid, rules = three_rules(cf, api_server)
+        err = raises(
+            cloudflare.BadRequestError,
+            lambda: cf.waiting_rooms.rules.update(
+                rid, zone_id=api_server.zone_id, rules=[{"action": BYPASS, "expression": expression}]
+            ),
+        )
+        assert_cloudflare_error(err, 400)
+        assert words in str(err.body)
+        assert rules == cf.waiting_rooms.rules.get(rid, zone_id=api_server.zone_id).result
 
     def test_bad_action(self, cf: cloudflare.Cloudflare, api_server: ApiServer) -> None:
         """An action other than bypass_waiting_room is a 400."""

@@ -25,6 +25,7 @@ def create_app(
     *,
     clock: Callable[[], datetime] = utc_now,
     min_users: int = MIN_USERS,
+    rules_geo: bool = False,
 ) -> FastAPI:
     """Build the API on an open, migrated store.
 
@@ -33,6 +34,7 @@ def create_app(
         status_source: live numbers for the status endpoint (zeros when ``None``).
         clock: the current time, timezone-aware (injected so tests can move time).
         min_users: the lowest user limit rooms and events may set (Cloudflare's 200 unless lowered).
+        rules_geo: a geo database is configured, so bypass rules may use ``ip.src.country`` and the like.
     """
     app = FastAPI(
         title="Antechamber management API",
@@ -46,6 +48,7 @@ def create_app(
     app.state.status_source = status_source or ZeroStatusSource()
     app.state.clock = clock
     app.state.min_user_limit = min_users
+    app.state.rules_geo = rules_geo
     if min_users != MIN_USERS:
         app.add_middleware(_UserMinimum, minimum=min_users)
     install_error_handlers(app)

@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
-from antechamber.rules.validate import validate_expression
+from antechamber.rules.validate import check_size
 
 
 def _check_expression(value: str) -> str:
-    validate_expression(value)
+    # The full parse and type check needs the account's lists, so the route does it (rules.checked_rules).
+    check_size(value)
     return value
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from antechamber.api.auth import AuthorizedZone
 from antechamber.api.context import ClockDep, DatabaseDep, write_transaction
@@ -17,9 +17,10 @@ from antechamber.api.envelope import ERROR_RESPONSES, ListEnvelope
 from antechamber.api.errors import invalid, not_found
 from antechamber.api.models.rule import Rule, RuleInput, RulePatch, RulePosition
 from antechamber.api.routes.rooms import load_room
-from antechamber.db import rules
+from antechamber.db import lists, rules
 from antechamber.db.accounts import Zone
 from antechamber.db.ids import format_timestamp, new_id, parse_timestamp
+from antechamber.rules.validate import MAX_RULES, ExpressionError, RuleContext, checked_expression
 
 router = APIRouter(tags=["rules"], responses=ERROR_RESPONSES)
 COLLECTION = "/zones/{zone_id}/waiting_rooms/{waiting_room_id}/rules"
@@ -41,12 +42,27 @@ def _result(rule_list: RuleList) -> ListEnvelope[Rule]:
 
 
 async def _change(
-    db: DatabaseDep, zone: Zone, room_id: str, change: Callable[[RuleList], RuleList]
+    request: Request, db: DatabaseDep, zone: Zone, room_id: str, change: Callable[[RuleList], RuleList]
 ) -> ListEnvelope[Rule]:
-    """Read the list, let ``change`` compute the new one, store it; all in one transaction."""
+    """Read the list, let ``change`` compute the new one, check it, store it; all in one transaction."""
     async with write_transaction(db) as connection:
         room = await load_room(connection, zone, room_id, for_update=True)
-        new_list = change(await rules.room_rules(connection, room.id))
+        current = await rules.room_rules(connection, room.id)
+        new_list = change(current)
+        if len(new_list) > MAX_RULES:
+            raise invalid(f"a waiting room has at most {MAX_RULES} rules")
+        stored = {rule["expression"] for rule in current}
+        fresh = [(i, rule["expression"]) for i, rule in enumerate(new_list) if rule["expression"] not in stored]
+        if fresh:
+            context = RuleContext(
+                lists=await lists.list_kinds(connection, zone.account_id), geo=request.app.state.rules_geo
+            )
+            for position, expression in fresh:
+                try:
+                    checked_expression(expression, context)
+                except ExpressionError as exc:
+                    where = f"rules[{position}].expression" if len(new_list) > 1 else "expression"
+                    raise invalid(f"{where}: {exc}") from None
         await rules.replace_rules(connection, room.id, new_list)
     return _result(new_list)
 
@@ -61,19 +77,24 @@ async def get_rules(zone: AuthorizedZone, waiting_room_id: str, db: DatabaseDep)
 
 @router.post(COLLECTION, response_model=ListEnvelope[Rule])
 async def create_rule(
-    zone: AuthorizedZone, waiting_room_id: str, body: RuleInput, db: DatabaseDep, clock: ClockDep
+    request: Request, zone: AuthorizedZone, waiting_room_id: str, body: RuleInput, db: DatabaseDep, clock: ClockDep
 ) -> ListEnvelope[Rule]:
     """Append a rule at the end of the list."""
-    return await _change(db, zone, waiting_room_id, lambda current: [*current, _new_rule(body, clock())])
+    return await _change(request, db, zone, waiting_room_id, lambda current: [*current, _new_rule(body, clock())])
 
 
 @router.put(COLLECTION, response_model=ListEnvelope[Rule])
 async def update_rules(
-    zone: AuthorizedZone, waiting_room_id: str, body: list[RuleInput], db: DatabaseDep, clock: ClockDep
+    request: Request,
+    zone: AuthorizedZone,
+    waiting_room_id: str,
+    body: list[RuleInput],
+    db: DatabaseDep,
+    clock: ClockDep,
 ) -> ListEnvelope[Rule]:
     """Replace the whole list (every rule gets a new id)."""
     now = clock()
-    return await _change(db, zone, waiting_room_id, lambda _current: [_new_rule(rule, now) for rule in body])
+    return await _change(request, db, zone, waiting_room_id, lambda _current: [_new_rule(rule, now) for rule in body])
 
 
 def place(rule: dict[str, Any], others: RuleList, position: RulePosition | None, old_index: int) -> RuleList:
@@ -98,7 +119,13 @@ def place(rule: dict[str, Any], others: RuleList, position: RulePosition | None,
 
 @router.patch(ITEM, response_model=ListEnvelope[Rule])
 async def edit_rule(
-    zone: AuthorizedZone, waiting_room_id: str, rule_id: str, body: RulePatch, db: DatabaseDep, clock: ClockDep
+    request: Request,
+    zone: AuthorizedZone,
+    waiting_room_id: str,
+    rule_id: str,
+    body: RulePatch,
+    db: DatabaseDep,
+    clock: ClockDep,
 ) -> ListEnvelope[Rule]:
     """Change the given fields of a rule and optionally move it."""
 
@@ -117,11 +144,13 @@ async def edit_rule(
         others = current[:old_index] + current[old_index + 1 :]
         return place(rule, others, body.position, old_index)
 
-    return await _change(db, zone, waiting_room_id, change)
+    return await _change(request, db, zone, waiting_room_id, change)
 
 
 @router.delete(ITEM, response_model=ListEnvelope[Rule])
-async def delete_rule(zone: AuthorizedZone, waiting_room_id: str, rule_id: str, db: DatabaseDep) -> ListEnvelope[Rule]:
+async def delete_rule(
+    request: Request, zone: AuthorizedZone, waiting_room_id: str, rule_id: str, db: DatabaseDep
+) -> ListEnvelope[Rule]:
     """Remove a rule; the rest keep their order."""
 
     def change(current: RuleList) -> RuleList:
@@ -129,4 +158,4 @@ async def delete_rule(zone: AuthorizedZone, waiting_room_id: str, rule_id: str, 
             raise not_found("rule")
         return [rule for rule in current if rule["id"] != rule_id]
 
-    return await _change(db, zone, waiting_room_id, change)
+    return await _change(request, db, zone, waiting_room_id, change)
