@@ -16,6 +16,7 @@ from antechamber.challenge.altcha import Altcha, Difficulty
 from antechamber.challenge.result import Outcome, Result
 from antechamber.challenge.spent import MemorySpentSet, SpentSet, SpentSetUnavailable
 from antechamber.challenge.spent_redis import RedisSpentSet
+from antechamber.challenge.turnstile import Siteverify, action_for
 
 __all__ = [
     "Altcha",
@@ -24,6 +25,8 @@ __all__ = [
     "Outcome",
     "RedisSpentSet",
     "Result",
+    "Siteverify",
     "SpentSet",
     "SpentSetUnavailable",
+    "action_for",
 ]
