@@ -17,10 +17,12 @@ from antechamber.challenge.result import Outcome, Result
 from antechamber.challenge.spent import MemorySpentSet, SpentSet, SpentSetUnavailable
 from antechamber.challenge.spent_redis import RedisSpentSet
 from antechamber.challenge.turnstile import Siteverify, action_for
+from antechamber.challenge.widget import Endpoints, altcha_widget, turnstile_widget
 
 __all__ = [
     "Altcha",
     "Difficulty",
+    "Endpoints",
     "MemorySpentSet",
     "Outcome",
     "RedisSpentSet",
@@ -29,4 +31,6 @@ __all__ = [
     "SpentSet",
     "SpentSetUnavailable",
     "action_for",
+    "altcha_widget",
+    "turnstile_widget",
 ]
