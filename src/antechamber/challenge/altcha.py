@@ -167,7 +167,7 @@ class Altcha:
         return issued
 
     def check(self, payload: str, room_id: str, visitor: str, *, now_ms: int) -> Checked:
-        """Everything but the once-only rule: signature, expiry, binding and proof (pure)."""
+        """Everything but the once-only rule: signature, expiry, binding and proof (no I/O)."""
         parsed = _decode(payload)
         if parsed is None:
             return Checked(failed("malformed", bot=True))
