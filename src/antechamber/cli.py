@@ -105,9 +105,7 @@ def fail(message: str) -> None:
 
 ApiBind = Annotated[
     str | None,
-    typer.Option(
-        "--api", help="Where the API listens, HOST:PORT, or off (env ANTECHAMBER_API; 127.0.0.1:8080)."
-    ),
+    typer.Option("--api", help="Where the API listens, HOST:PORT, or off (env ANTECHAMBER_API; 127.0.0.1:8080)."),
 ]
 GatewayBind = Annotated[
     str | None,
@@ -192,8 +190,27 @@ def serve(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", min=1, max=256, help="Gateway processes on the one port (env ANTECHAMBER_WORKERS; 1; "
-            "more than 1 needs --state redis://...)."
+            "--workers",
+            min=1,
+            max=256,
+            help="Gateway processes on the one port (env ANTECHAMBER_WORKERS; 1; "
+            "more than 1 needs --state redis://...).",
+        ),
+    ] = None,
+    geoip: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--geoip",
+            help="A MaxMind-format database (.mmdb: City, Country or ASN) for the geo fields of bypass rules "
+            "(repeatable; env ANTECHAMBER_GEOIP, JSON list).",
+        ),
+    ] = None,
+    crawler_dns: Annotated[
+        str | None,
+        typer.Option(
+            "--crawler-dns",
+            help="HOST[:PORT] of the DNS server that verifies search-engine crawlers (default: the system's; "
+            "env ANTECHAMBER_CRAWLER_DNS).",
         ),
     ] = None,
     log_level: LogLevel = None,
@@ -227,6 +244,8 @@ def serve(
         state_failure=state_failure,
         state_open_seconds=state_open_seconds,
         workers=workers,
+        geoip=geoip or None,
+        crawler_dns=crawler_dns,
     )
     check_serving(settings)
     configure_logging(settings.log_level)

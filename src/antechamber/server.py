@@ -30,6 +30,7 @@ from fastapi import FastAPI
 
 from antechamber.api.app import create_app
 from antechamber.core.cookie import CookieCodec
+from antechamber.crawlers import CrawlerVerifier, ForwardConfirmedDns
 from antechamber.db.engine import Database
 from antechamber.gateway.app import Gateway, create_gateway
 from antechamber.gateway.config import GatewayConfig
@@ -37,6 +38,7 @@ from antechamber.gateway.follower import ConfigFollower
 from antechamber.gateway.live_status import StateStatusSource
 from antechamber.gateway.upstream import UpstreamPool
 from antechamber.keystore import KeyWatcher, load_or_create_keys
+from antechamber.rules.geo import GeoDatabase
 from antechamber.settings import Settings, parse_bind
 from antechamber.state.base import RoomState
 from antechamber.state.factory import open_state
@@ -93,6 +95,17 @@ class Stack:
         return listeners
 
 
+def crawler_verifier(settings: Settings) -> CrawlerVerifier:
+    """The crawler check with the data directory's ranges (or the shipped ones) and the configured DNS server."""
+    nameserver, port = None, 53
+    if settings.crawler_dns:
+        nameserver, port = (
+            parse_bind(settings.crawler_dns) if ":" in settings.crawler_dns else (settings.crawler_dns, 53)
+        )
+    dns = ForwardConfirmedDns(nameserver=nameserver, port=port, time_limit=settings.crawler_dns_timeout)
+    return CrawlerVerifier.from_data_dir(settings.data_dir, dns=dns)
+
+
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
     """Open and migrate the store, load the cookie keys, follow the config and the key file; close it all after."""
@@ -102,7 +115,8 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
         await database.migrate()
         settings.prepare_data_dir()  # the SQLite file may have just been created: tighten it
         codec = CookieCodec(load_or_create_keys(settings.data_dir))
-        follower = ConfigFollower(database)
+        geo = GeoDatabase(settings.geoip) if settings.geoip else None
+        follower = ConfigFollower(database, geo=geo is not None)
         await follower.start()
         try:
             state = open_state(
@@ -112,7 +126,12 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
                 policy=settings.state_failure,
                 open_for_s=settings.state_open_seconds,
             )
-            api = create_app(database, StateStatusSource(state, follower), min_users=settings.min_user_limit)
+            api = create_app(
+                database,
+                StateStatusSource(state, follower),
+                min_users=settings.min_user_limit,
+                rules_geo=geo is not None,
+            )
             gateway = create_gateway(
                 follower,
                 state,
@@ -121,6 +140,8 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
                 default_origin=settings.origin,
                 origins=settings.origin_for,
                 trusted_proxies=settings.trusted_proxies,
+                geo=geo.lookup if geo is not None else None,
+                crawlers=crawler_verifier(settings),
             )
             if isinstance(state, RedisState):
                 state.bind(gateway.admission.config_of)

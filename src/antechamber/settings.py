@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     state_failure: Literal["hold", "open"] = "hold"
     state_open_seconds: float = Field(default=60.0, ge=0, le=3600)
     workers: int = Field(default=1, ge=1, le=256)
+    #: MaxMind-format databases (City/Country and ASN) for the geo fields of bypass rules.
+    geoip: list[Path] = Field(default_factory=list)
+    #: The DNS server that verifies crawlers, ``HOST[:PORT]`` (default: the system's resolver).
+    crawler_dns: str | None = None
+    #: The time limit of one crawler's forward-confirmed reverse DNS check, in seconds.
+    crawler_dns_timeout: float = Field(default=1.0, gt=0, le=10)
 
     @property
     def api_enabled(self) -> bool:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from antechamber.core.config import effective_config, next_change_ms
 from antechamber.core.cookie import CookieCodec
-from antechamber.core.counters import Deltas, RoomSnapshot
+from antechamber.core.counters import NO_DELTAS, Deltas, RoomSnapshot
 from antechamber.core.decide import Decision, decide
 from antechamber.core.ticket import Ticket
 from antechamber.core.types import BUCKET_MS, Outcome, Random, RequestFacts, RoomConfig
+from antechamber.crawlers import CrawlerVerifier
 from antechamber.gateway.config import ConfigSource, RoomEntry
 from antechamber.gateway.cookies import (
     LANG_COOKIE,
@@ -29,7 +30,9 @@ from antechamber.gateway.cookies import (
     room_cookie,
 )
 from antechamber.gateway.pages import Reply, queue_reply, supported_language
-from antechamber.gateway.request import Visitor, cookie_values, query_param
+from antechamber.gateway.request import Visitor, cookie_values, header, query_param
+from antechamber.rules.compile import never
+from antechamber.rules.request import GeoLookup
 from antechamber.state.base import RoomState
 
 Clock = Callable[[], int]
@@ -37,6 +40,8 @@ Clock = Callable[[], int]
 BypassCheck = Callable[[RoomEntry, Visitor], bool]
 
 _NEVER = 1 << 62
+#: The placeholder decision of a verdict that waits for a crawler's DNS check (nothing decided yet).
+_VERIFY = Decision(Outcome.QUEUE, None, NO_DELTAS, None, "draw")
 #: Opened cookies remembered (about 200 bytes each): the admitted visitors of a busy node.
 _OPENED_MAX = 16384
 #: Queued visitors' opened cookies (each lives until the visitor's next counted refresh).
@@ -61,6 +66,8 @@ class Verdict:
     #: ``Set-Cookie`` values: the room cookie when its content changed.
     set_cookies: tuple[bytes, ...]
     now_ms: int
+    #: The visitor claims to be a search-engine crawler that only a DNS lookup can confirm.
+    verifies_crawler: bool = False
 
     @property
     def outcome(self) -> Outcome:
@@ -72,15 +79,28 @@ class Verdict:
         return self.decision.outcome in (Outcome.ORIGIN, Outcome.BYPASS)
 
     @property
-    def draws(self) -> bool:
-        """This node's share of the free slots is spent: await :meth:`Admission.draw_and_check`."""
-        return self.decision.reason == "draw"
+    def pending(self) -> bool:
+        """Undecided until something is awaited (:meth:`Admission.settle`): a crawler's DNS check,
+        or a slot from the shared pool when this node's share of the free slots is spent."""
+        return self.verifies_crawler or self.decision.reason == "draw"
 
 
 class Admission:
     """Decides requests against the configuration in force and the room state."""
 
-    __slots__ = ("_bypass", "_cache", "_opened", "_queued", "clock", "codec", "rng", "source", "state")
+    __slots__ = (
+        "_bypass",
+        "_cache",
+        "_opened",
+        "_queued",
+        "clock",
+        "codec",
+        "crawlers",
+        "geo",
+        "rng",
+        "source",
+        "state",
+    )
 
     def __init__(
         self,
@@ -91,8 +111,14 @@ class Admission:
         clock: Clock = wall_clock_ms,
         rng: Random | None = None,
         bypass: BypassCheck | None = None,
+        geo: GeoLookup | None = None,
+        crawlers: CrawlerVerifier | None = None,
     ) -> None:
         self.source = source
+        #: Answers the geo fields of rules (None: no geo database, such rules were left out).
+        self.geo = geo
+        #: Verifies search-engine crawlers for zones with ``search_engine_crawler_bypass``.
+        self.crawlers = crawlers
         self.state = state
         self.codec = codec
         self.clock = clock
@@ -132,16 +158,30 @@ class Admission:
         count: bool = True,
         cookie_value: str | None = None,
         drawn: bool = False,
+        crawler: bool | None = None,
     ) -> Verdict:
         """Decide ``visitor``'s request in ``entry``'s room.
 
         ``count=False`` makes a read-only check (the nginx page render): the
         decision is made but its counter changes are dropped. ``cookie_value``
         replaces the cookie the request carries (the fresh one from an auth call).
-        A verdict that :attr:`~Verdict.draws` has changed nothing yet: the caller
-        awaits :meth:`draw_and_check` (``drawn=True`` is that second look, which never draws).
+        A verdict that is :attr:`~Verdict.pending` has changed nothing yet: the caller
+        awaits :meth:`settle`, which looks again with ``drawn=True`` (never draws) and
+        ``crawler`` (the DNS answer for a visitor claiming to be a crawler).
         """
         now = self.clock()
+        bypass = entry.bypass is not never and entry.bypass(visitor, now, self.geo) >= 0
+        if not bypass and entry.crawler_bypass and self.crawlers is not None and visitor.client_ip is not None:
+            if crawler is None:
+                agent = header(visitor.headers, b"user-agent") or ""
+                crawler = self.crawlers.known(visitor.client_ip, agent)
+                if crawler is None:
+                    if count:
+                        return Verdict(entry, self.effective(entry, now), _VERIFY, None, (), now, verifies_crawler=True)
+                    crawler = False  # a read-only look (the page render) never waits on DNS
+            bypass = crawler
+        if not bypass and self._bypass is not None:
+            bypass = self._bypass(entry, visitor)
         config = self.effective(entry, now)
         if cookie_value is None:
             cookie_value = cookie_values(visitor.headers, (entry.cookie_name,)).get(entry.cookie_name)
@@ -154,7 +194,6 @@ class Admission:
             if self.state.open:
                 # The shared store is gone and the operator chose to fail open for a while.
                 config = dataclasses.replace(config, queueing_method="passthrough", queue_all=False)
-        bypass = self._bypass is not None and self._bypass(entry, visitor)
         facts = RequestFacts(bypass=bypass, websocket=websocket, wants_json=visitor.wants_json())
         decision = decide(config, snapshot, opened, facts, now, self.rng)
         if decision.reason == "draw":
@@ -178,12 +217,23 @@ class Admission:
                 self._remember((value, entry.room_id, entry.cookie_name), ticket)
         return Verdict(entry, config, decision, opened, cookies, now)
 
-    async def draw_and_check(
+    async def settle(
         self, verdict: Verdict, visitor: Visitor, *, websocket: bool = False, cookie_value: str | None = None
     ) -> Verdict:
-        """Draw a slot from the shared pool for a verdict that :attr:`~Verdict.draws`, then decide again."""
+        """Await what a :attr:`~Verdict.pending` verdict waits for, then decide again."""
+        crawler = None
+        if verdict.verifies_crawler and self.crawlers is not None and visitor.client_ip is not None:
+            agent = header(visitor.headers, b"user-agent") or ""
+            crawler = await self.crawlers.verify(visitor.client_ip, agent)
+            verdict = self.check(
+                verdict.entry, visitor, websocket=websocket, cookie_value=cookie_value, crawler=crawler
+            )
+            if not verdict.pending:
+                return verdict
         await self.state.draw(verdict.entry.room_id, verdict.now_ms)
-        return self.check(verdict.entry, visitor, websocket=websocket, cookie_value=cookie_value, drawn=True)
+        return self.check(
+            verdict.entry, visitor, websocket=websocket, cookie_value=cookie_value, drawn=True, crawler=crawler
+        )
 
     def _remember(self, key: tuple[str, str, str], ticket: Ticket) -> None:
         if len(self._opened) >= _OPENED_MAX:

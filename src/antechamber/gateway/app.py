@@ -18,6 +18,7 @@ from typing import Any
 
 from antechamber.core.cookie import CookieCodec
 from antechamber.core.types import Outcome, Random
+from antechamber.crawlers import CrawlerVerifier
 from antechamber.gateway.admission import Admission, BypassCheck, Clock, Verdict, visitor_queue_reply, wall_clock_ms
 from antechamber.gateway.config import ConfigSource
 from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
@@ -34,6 +35,7 @@ from antechamber.gateway.request import (
 from antechamber.gateway.routing import normalize_host
 from antechamber.gateway.upstream import Origin, Upstream
 from antechamber.gateway.websocket import bridge, refuse
+from antechamber.rules.request import GeoLookup
 from antechamber.state.base import RoomState
 
 logger = logging.getLogger(__name__)
@@ -122,7 +124,18 @@ class Gateway:
         # Without X-Forwarded-For the visitor is the peer itself (trusted or not).
         client_ip = client_address(peer, headers, self.trusted) if b"x-forwarded-for" in first else peer
         path = scope["path"]
-        return Visitor(host, path, scope.get("query_string", b""), headers, scheme, client_ip, peer), trusted
+        raw = scope.get("raw_path")
+        return Visitor(
+            host,
+            path,
+            scope.get("query_string", b""),
+            headers,
+            scheme,
+            client_ip,
+            peer,
+            scope.get("method", "GET"),
+            raw.partition(b"?")[0] if isinstance(raw, bytes) and raw else None,
+        ), trusted
 
     def handle(self, scope: Scope) -> Action:
         """Decide an HTTP request without I/O: the gateway's own answer, or where to forward it.
@@ -141,12 +154,12 @@ class Gateway:
         if entry is None:
             return Forward(hop)
         verdict = self.admission.check(entry, visitor)
-        if verdict.draws:
+        if verdict.pending:
             return Deferred(self._after_draw(verdict, visitor, hop))
         return self._act(verdict, visitor, hop)
 
     async def _after_draw(self, verdict: Verdict, visitor: Visitor, hop: Hop) -> Reply | Forward:
-        return self._act(await self.admission.draw_and_check(verdict, visitor), visitor, hop)
+        return self._act(await self.admission.settle(verdict, visitor), visitor, hop)
 
     def _act(self, verdict: Verdict, visitor: Visitor, hop: Hop) -> Reply | Forward:
         if verdict.passes:
@@ -190,8 +203,8 @@ class Gateway:
             await bridge(scope, receive, send, hop)
             return
         verdict = self.admission.check(entry, visitor, websocket=True)
-        if verdict.draws:
-            verdict = await self.admission.draw_and_check(verdict, visitor, websocket=True)
+        if verdict.pending:
+            verdict = await self.admission.settle(verdict, visitor, websocket=True)
         if verdict.passes:
             await bridge(scope, receive, send, hop, cookies=verdict.set_cookies)
         else:
@@ -225,6 +238,8 @@ def create_gateway(
     clock: Clock = wall_clock_ms,
     rng: Random | None = None,
     bypass: BypassCheck | None = None,
+    geo: GeoLookup | None = None,
+    crawlers: CrawlerVerifier | None = None,
 ) -> Gateway:
     """Build the gateway ASGI app.
 
@@ -238,14 +253,16 @@ def create_gateway(
         trusted_proxies: IPs/CIDRs whose ``X-Forwarded-*`` are believed (default: loopback).
         clock: current time in epoch ms (injected by tests).
         rng: random source for ranks and lottery draws (default: ``SystemRandom``).
-        bypass: decides bypass rules / verified crawlers per request (default: none match).
+        bypass: an extra bypass check per request, after the rooms' rules (default: none).
+        geo: answers the geo fields of bypass rules (a ``GeoDatabase.lookup``; default: no geo database).
+        crawlers: verifies search-engine crawlers for zones with ``search_engine_crawler_bypass``.
 
     Example::
 
         gateway = create_gateway(follower, MemoryState(), CookieCodec(load_or_create_keys(data_dir)),
                                  UpstreamPool(), default_origin="http://127.0.0.1:3000")
     """
-    admission = Admission(source, state, codec, clock=clock, rng=rng, bypass=bypass)
+    admission = Admission(source, state, codec, clock=clock, rng=rng, bypass=bypass, geo=geo, crawlers=crawlers)
     return Gateway(
         admission,
         upstream,

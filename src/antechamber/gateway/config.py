@@ -23,6 +23,8 @@ from antechamber.gateway.convert import (
     routes_from_body,
 )
 from antechamber.gateway.routing import Route, RouteTable
+from antechamber.rules.bypass import room_matcher
+from antechamber.rules.compile import ListItems, Matcher, never
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class RoomEntry:
     rules: tuple[Mapping[str, Any], ...] = ()
     #: The zone's ``search_engine_crawler_bypass``.
     crawler_bypass: bool = False
+    #: The enabled rules compiled: the position of the first that matches a request, or -1.
+    bypass: Matcher = never
 
     @property
     def room_id(self) -> str:
@@ -59,6 +63,8 @@ class StoredConfig:
     rules: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
     #: zone id -> search_engine_crawler_bypass
     crawler_bypass: Mapping[str, bool] = field(default_factory=dict)
+    #: zone id -> the zone's account's named lists (name -> kind and items), for ``ip.src in $name``
+    lists: Mapping[str, Mapping[str, ListItems]] = field(default_factory=dict)
 
 
 class GatewayConfig:
@@ -107,8 +113,13 @@ def entry_from_stored(
     *,
     crawler_bypass: bool = False,
     cookie_prefix: str = COOKIE_PREFIX,
+    lists: Mapping[str, ListItems] | None = None,
+    geo: bool = False,
 ) -> RoomEntry:
-    """One room's entry from its stored body, events and rules; raises on a malformed body."""
+    """One room's entry from its stored body, events and rules; raises on a malformed body.
+
+    ``geo`` says this node has a geo database, so rules on geo fields can run.
+    """
     return RoomEntry(
         room=room_from_body(room_id, body),
         events=tuple(event_from_body(event_id, event_body) for event_id, event_body in events),
@@ -118,10 +129,13 @@ def entry_from_stored(
         routes=tuple(routes_from_body(body)),
         rules=tuple(rules),
         crawler_bypass=crawler_bypass,
+        bypass=room_matcher(room_id, rules, lists or {}, geo=geo),
     )
 
 
-def build_config(stored: StoredConfig, *, version: str = "", cookie_prefix: str = COOKIE_PREFIX) -> GatewayConfig:
+def build_config(
+    stored: StoredConfig, *, version: str = "", cookie_prefix: str = COOKIE_PREFIX, geo: bool = False
+) -> GatewayConfig:
     """A :class:`GatewayConfig` from stored data.
 
     A room whose body cannot be read is left out (and logged) rather than
@@ -139,6 +153,8 @@ def build_config(stored: StoredConfig, *, version: str = "", cookie_prefix: str 
                     stored.rules.get(room_id, ()),
                     crawler_bypass=stored.crawler_bypass.get(zone_id, False),
                     cookie_prefix=cookie_prefix,
+                    lists=stored.lists.get(zone_id),
+                    geo=geo,
                 )
             )
         except (KeyError, TypeError, ValueError) as exc:

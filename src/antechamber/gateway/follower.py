@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from antechamber.background import cancel_and_wait
 from antechamber.core.cookie import COOKIE_PREFIX
-from antechamber.db import accounts, events, rooms, tables
+from antechamber.db import accounts, events, lists, rooms, tables
 from antechamber.db.engine import Database
 from antechamber.db.revision import RevisionWatch, current_revision
 from antechamber.gateway.config import EMPTY_CONFIG, GatewayConfig, StoredConfig, build_config
@@ -71,11 +71,13 @@ async def _read_stored(connection: AsyncConnection) -> StoredConfig:
     by_room = await events.events_of_rooms(connection, room_ids)
     rule_lists = await _all_rules(connection)
     zones = await accounts.list_zones(connection)
+    by_account = await lists.all_list_items(connection)
     return StoredConfig(
         rooms=[(room.id, room.zone_id, room.body) for room in room_list],
         events={room_id: [(e.id, e.body) for e in found] for room_id, found in by_room.items()},
         rules=rule_lists,
         crawler_bypass={zone.id: zone.search_engine_crawler_bypass for zone in zones},
+        lists={zone.id: by_account[zone.account_id] for zone in zones if zone.account_id in by_account},
     )
 
 
@@ -95,6 +97,10 @@ def fingerprint(stored: StoredConfig) -> str:
         {k: [list(e) for e in v] for k, v in stored.events.items()},
         {k: list(v) for k, v in stored.rules.items()},
         dict(stored.crawler_bypass),
+        {
+            zone: {name: [kind, list(items)] for name, (kind, items) in named.items()}
+            for zone, named in stored.lists.items()
+        },
     ]
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -129,8 +135,11 @@ class ConfigFollower:
         listen: bool = True,
         cookie_prefix: str = COOKIE_PREFIX,
         on_change: Callable[[GatewayConfig], None] | None = None,
+        geo: bool = False,
     ) -> None:
         self.database = database
+        #: This node has a geo database: rules on geo fields run (else they are left out).
+        self.geo = geo
         self.interval = interval
         self.reload_every = reload_every
         self.timeout = timeout
@@ -165,7 +174,7 @@ class ConfigFollower:
             version = fingerprint(stored)
             changed = version != self.current.version
             if changed:
-                self.current = build_config(stored, version=version, cookie_prefix=self.cookie_prefix)
+                self.current = build_config(stored, version=version, cookie_prefix=self.cookie_prefix, geo=self.geo)
             self.revision = revision
             self._loaded_at = time.monotonic()
             if not changed:

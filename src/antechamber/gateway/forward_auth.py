@@ -69,7 +69,10 @@ def original_request(scope: MutableMapping[str, Any], trusted: TrustedProxies) -
     scheme = forwarded_scheme(str(scope.get("scheme", "http")), first.get(b"x-forwarded-proto") if is_trusted else None)
     # Without X-Forwarded-For the visitor is the peer itself (trusted or not).
     client_ip = client_address(peer, headers, trusted) if b"x-forwarded-for" in first else peer
-    return Visitor(host.split(",")[0].strip(), path, query, headers, scheme, client_ip, peer)
+    # The shipped nginx, Caddy and Traefik setups send X-Forwarded-Method (X-Original-Method is common too).
+    method = (first.get(b"x-forwarded-method") or first.get(b"x-original-method") or b"GET").decode("latin-1")
+    raw_path = path.encode("latin-1", "replace")
+    return Visitor(host.split(",")[0].strip(), path, query, headers, scheme, client_ip, peer, method, raw_path)
 
 
 def _cookie_from_header(value: str | None, name: str) -> str | None:
@@ -117,12 +120,12 @@ class ForwardAuth:
         if entry is None:
             return text_reply(200, "not covered")
         verdict = self.admission.check(entry, visitor)
-        if verdict.draws:
+        if verdict.pending:
             return self._auth_after_draw(verdict, visitor, nginx=nginx)
         return self._auth_reply(verdict, visitor, nginx=nginx)
 
     async def _auth_after_draw(self, verdict: Verdict, visitor: Visitor, *, nginx: bool) -> Reply:
-        return self._auth_reply(await self.admission.draw_and_check(verdict, visitor), visitor, nginx=nginx)
+        return self._auth_reply(await self.admission.settle(verdict, visitor), visitor, nginx=nginx)
 
     def _auth_reply(self, verdict: Verdict, visitor: Visitor, *, nginx: bool) -> Reply:
         if verdict.passes:

@@ -134,10 +134,21 @@ class Visitor:
     client_ip: str | None
     #: The TCP peer itself (what this hop appends to ``X-Forwarded-For``).
     peer: str | None = None
+    #: The request method (the original one, in forward-auth mode).
+    method: str = "GET"
+    #: The path as the visitor sent it (percent-escapes kept), when the front end has it.
+    raw_target: bytes | None = None
 
     @property
     def secure(self) -> bool:
         return self.scheme == "https"
+
+    @property
+    def raw_path(self) -> bytes:
+        """The path as sent, for rules (``raw.http.request.uri.path``; decoded for ``http.request.uri.path``)."""
+        if self.raw_target is not None:
+            return self.raw_target
+        return quote(self.path, safe="/:@!$&'()*+,;=-._~%").encode("ascii")
 
     def wants_json(self) -> bool:
         """The Accept header is exactly ``application/json`` (Cloudflare's rule for JSON mode)."""

@@ -80,7 +80,7 @@ class Nodes:
         decision = decide(config, snapshot, ticket, facts, now_ms, rng)
         if decision.reason != "draw":
             return decision
-        # The gateway's Admission.draw_and_check: draw, then decide again (never drawing twice).
+        # The gateway's Admission.settle: draw, then decide again (never drawing twice).
         self.draws += 1
         room_id = config.room_id
         self.loop.run_until_complete(self.current.draw(room_id, now_ms))
