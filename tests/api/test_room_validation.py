@@ -34,6 +34,7 @@ def room(**fields: Any) -> dict[str, Any]:
         ("default_template_language", "xx-XX", "'en-US'"),
         ("cookie_attributes", {"samesite": "loose"}, "'strict'"),
         ("cookie_attributes", {"secure": "sometimes"}, "'always'"),
+        ("cookie_attributes", {"samesite": "none", "secure": "never"}, "secure may not be never"),
         ("enabled_origin_commands", ["purge"], "'revoke'"),
         ("custom_page_html", "x" * (1_048_576 + 1), "at most 1048576 bytes"),
         ("cookie_suffix", "a b", "only letters"),
@@ -175,6 +176,12 @@ async def test_name_unique_in_zone(api: Api) -> None:
     """Two rooms of a zone cannot share a name."""
     await api.create_room()
     await assert_rejected(api, "POST", api.rooms_url(), room(path="/other"), 400, 1004, "already exists")
+
+
+async def test_samesite_none_with_secure_always_is_fine(api: Api) -> None:
+    """SameSite=None is accepted with a Secure cookie (only the pair with secure never is refused)."""
+    created = await api.create_room(cookie_attributes={"samesite": "none", "secure": "always"})
+    assert created["cookie_attributes"] == {"samesite": "none", "secure": "always"}
 
 
 class TestPatchAndPut:

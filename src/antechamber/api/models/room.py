@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from antechamber.api.models.fields import (
     CookieSuffix,
@@ -39,6 +39,13 @@ class CookieAttributes(BaseModel):
 
     samesite: Literal["auto", "lax", "none", "strict"] = "auto"
     secure: Literal["auto", "always", "never"] = "auto"
+
+    @model_validator(mode="after")
+    def _none_needs_secure(self) -> CookieAttributes:
+        # Browsers drop a SameSite=None cookie that is not Secure; Cloudflare refuses the pair.
+        if self.samesite == "none" and self.secure == "never":
+            raise ValueError("samesite none needs a secure cookie: secure may not be never")
+        return self
 
 
 class RoomInput(BaseModel):
