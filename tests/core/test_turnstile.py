@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from antechamber.core.types import Outcome
-from tests.core.harness import MINUTE, SECOND, Room, room_config
+from antechamber.core.types import Outcome, RequestFacts
+from tests.core.harness import MINUTE, SECOND, Room, Visitor, room_config
 
 
 def test_infinite_queue_never_admits_even_in_an_empty_room() -> None:
@@ -61,3 +61,79 @@ def test_challenge_flag_is_carried_through_admission() -> None:
         room.visit(v)
     assert v.ticket.challenge_passed and not v.ticket.infinite_queue
     assert v.ticket.with_flags(challenge_passed=False).challenge_passed is False
+
+
+CHALLENGED = RequestFacts(challenge=True)
+
+
+def _guarded_room(action: str = "infinite_queue") -> Room:
+    """A full room (one active user) that shows the challenge with ``action``."""
+    room = Room(room_config(total_active_users=1, turnstile_mode="invisible", turnstile_action=action))
+    room.visit(room.arrive()[0], CHALLENGED)
+    return room
+
+
+def _newcomer(room: Room) -> Visitor:
+    visitor = Visitor()
+    room.visit(visitor, CHALLENGED)
+    return visitor
+
+
+def test_infinite_queue_holds_newcomers_out_of_the_line_until_they_pass() -> None:
+    """Under infinite_queue a queued newcomer gets the challenge and no place; passing it places them."""
+    room = _guarded_room()
+    visitor = _newcomer(room)
+    assert visitor.ticket is not None and not visitor.ticket.placed
+    assert room.snapshot().waiting == 0
+    room.advance(20 * SECOND)
+    assert room.visit(visitor, CHALLENGED).reason == "challenge"
+    assert room.snapshot().waiting == 0
+    assert visitor.ticket is not None
+    visitor.ticket = visitor.ticket.with_flags(challenge_passed=True)
+    room.advance(20 * SECOND)
+    assert room.visit(visitor, CHALLENGED).reason == "queued"
+    assert room.snapshot().waiting == 1
+
+
+def test_log_mode_queues_as_usual() -> None:
+    """Under log the challenge is shown but does not decide who is in line."""
+    room = _guarded_room("log")
+    visitor = _newcomer(room)
+    assert visitor.ticket is not None and visitor.ticket.placed
+    assert room.snapshot().waiting == 1
+
+
+def test_without_a_runnable_challenge_nobody_is_held() -> None:
+    """Where the page cannot run the challenge (plain HTTP), infinite_queue cannot ask for it."""
+    room = _guarded_room()
+    visitor = Visitor()
+    room.visit(visitor)  # facts.challenge is False
+    assert visitor.ticket is not None and visitor.ticket.placed
+
+
+def test_free_room_admits_without_the_challenge() -> None:
+    """The challenge guards the line; a visitor who finds room goes straight in."""
+    room = Room(room_config(total_active_users=5, turnstile_mode="invisible", turnstile_action="infinite_queue"))
+    visitor = _newcomer(room)
+    assert visitor.admitted
+
+
+def test_a_placed_visitor_gives_the_place_back_when_the_challenge_is_switched_on() -> None:
+    """A visitor in line before infinite_queue was set leaves the waiting count until they pass."""
+    room = _guarded_room("log")
+    visitor = _newcomer(room)
+    assert room.snapshot().waiting == 1
+    room.config = room_config(total_active_users=1, turnstile_mode="invisible", turnstile_action="infinite_queue")
+    room.advance(20 * SECOND)
+    assert room.visit(visitor, CHALLENGED).reason == "challenge"
+    assert room.snapshot().waiting == 0
+
+
+def test_queue_all_holds_unchallenged_visitors_too() -> None:
+    """queue_all under infinite_queue: the line is only for visitors who passed."""
+    room = Room(
+        room_config(total_active_users=5, queue_all=True, turnstile_mode="invisible", turnstile_action="infinite_queue")
+    )
+    visitor = _newcomer(room)
+    assert visitor.ticket is not None and not visitor.ticket.placed
+    assert room.snapshot().waiting == 0

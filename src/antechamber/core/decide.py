@@ -48,6 +48,7 @@ Reason = Literal[
     "infinite",  # failed the challenge under infinite_queue
     "websocket",  # WebSocket upgrade without a valid session
     "draw",  # its turn, but this node's share is spent: draw from the shared pool, then decide again
+    "challenge",  # under infinite_queue: shown the challenge, in the real line only after passing it
 ]
 
 
@@ -176,8 +177,11 @@ def decide(
         info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE)
         return Decision(Outcome.QUEUE, ticket if ticket.refresh_ms else None, NO_DELTAS, info, "websocket")
     event = config.event
+    challenge_first = _challenge_first(config, facts, ticket)
     if config.queue_all or (event is not None and now_ms < event.start_ms):
         reason: Reason = "queue_all" if config.queue_all else "prequeue"
+        if counted and challenge_first:
+            return _hold_for_challenge(config, snapshot, ticket, now_ms, Wait.UNKNOWN, NO_DELTAS)
         if counted:
             ticket, waiting = _place(ticket, now_ms)
             deltas = Deltas(waiting=waiting, moves_visitor=True) if waiting else NO_DELTAS
@@ -196,10 +200,34 @@ def decide(
         full = queue_is_full(config, snapshot, rate)
         info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=full, rate=rate)
         return Decision(Outcome.QUEUE, ticket, NO_DELTAS, info, "early")
-    return _attempt(config, snapshot, ticket, now_ms, rng)
+    return _attempt(config, snapshot, ticket, now_ms, rng, challenge_first=challenge_first)
 
 
-def _attempt(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int, rng: Random) -> Decision:
+def _challenge_first(config: RoomConfig, facts: RequestFacts, ticket: Ticket) -> bool:
+    """Under ``infinite_queue`` a visitor joins the real line only after passing the challenge."""
+    return (
+        facts.challenge
+        and config.turnstile_mode != "off"
+        and config.turnstile_action == "infinite_queue"
+        and not ticket.challenge_passed
+    )
+
+
+def _hold_for_challenge(
+    config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int, wait: Wait, deltas: Deltas
+) -> Decision:
+    """A queue page with the challenge and no place in the line: nothing counts the visitor as waiting."""
+    if ticket.placed:
+        # Placed before the room asked for the challenge: give the place back until it is passed.
+        deltas = Deltas(waiting=_release(ticket), queue_open=deltas.queue_open, moves_visitor=True)
+    ticket = _with(ticket, refresh_ms=now_ms, flags=ticket.flags & ~FLAG_PLACED)
+    info = build_info(config, snapshot, ticket, now_ms, wait)
+    return Decision(Outcome.QUEUE, ticket, deltas, info, "challenge")
+
+
+def _attempt(
+    config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int, rng: Random, *, challenge_first: bool
+) -> Decision:
     """A counted refresh (or first arrival) under fifo or random: admit or keep queued."""
     placed = ticket.placed
     queue_open = placed or snapshot.waiting > 0
@@ -225,6 +253,9 @@ def _attempt(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms:
                 # Nothing is counted: the caller draws a slot and decides again.
                 info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE)
                 return Decision(Outcome.QUEUE, ticket, NO_DELTAS, info, "draw")
+    if challenge_first:
+        # Admitted straight in when the room has room (as above); a line only after the challenge.
+        return _hold_for_challenge(config, snapshot, ticket, now_ms, Wait.ESTIMATE, Deltas(queue_open=queue_open))
     rate = outflow_per_minute(config, snapshot)
     full = queue_is_full(config, snapshot, rate)
     if full and not placed:

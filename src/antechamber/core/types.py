@@ -131,3 +131,5 @@ class RequestFacts:
     bypass: bool = False  # a bypass rule or a verified crawler matched
     websocket: bool = False
     wants_json: bool = False
+    #: The visitor can be shown the challenge (the gateway has one and the page can run it).
+    challenge: bool = False
