@@ -25,7 +25,7 @@ from starlette.routing import Route
 from antechamber.challenge.altcha import Altcha
 from antechamber.challenge.result import Result
 from antechamber.challenge.spent import MemorySpentSet, SpentSet
-from antechamber.challenge.widget import ALTCHA_SCRIPT_FILE, Endpoints, altcha_widget
+from antechamber.challenge.widget import ALTCHA_SCRIPT_FILE, SOLUTION_HEADER, Endpoints, altcha_widget
 from antechamber.core.types import TurnstileMode
 from tests.challenge.support import ROOM, now_ms
 
@@ -103,7 +103,7 @@ class ChallengeSite:
 
     async def verify(self, request: Request) -> Response:
         visitor = request.cookies.get(VISITOR_COOKIE, "")
-        payload = str((await request.json()).get("payload", ""))
+        payload = request.headers.get(SOLUTION_HEADER, "")
         result = await self.altcha.redeem(payload, ROOM, visitor, now_ms=now_ms(), spent=self.spent)
         self.redeemed.append(Redemption(visitor, result, _solve_ms(payload)))
         response = JSONResponse({"verified": result.passed, "reason": ",".join(result.reasons)})

@@ -7,11 +7,12 @@ requests the widget makes by itself, both carrying the room cookie (same origin)
 1. ``GET {challenge}?room=ID``: the gateway opens the room cookie, takes the visitor
    id from the ticket and answers ``Altcha.issue(room, visitor)`` as JSON. (Turnstile
    skips this: Cloudflare's script fetches its own challenge.)
-2. ``POST {verify}?room=ID`` with JSON ``{"payload": "..."}`` (ALTCHA's widget sends
-   this itself, to its ``verifyUrl``; for Turnstile our inline script sends the token
-   the same way). The gateway redeems it against the visitor in the room cookie and,
-   on a pass, re-seals the ticket with ``challenge_passed`` and answers
-   ``{"verified": true}`` with the new ``Set-Cookie``; otherwise
+2. ``POST {verify}?room=ID`` with the solution in the ``X-Antechamber-Challenge``
+   header (the inline script sends it when the widget reports ``verified``; for
+   Turnstile it sends the token the same way). A header, not a body, so that both of
+   the gateway's front ends answer it without reading request bodies. The gateway
+   redeems it against the visitor in the room cookie and, on a pass, re-seals the
+   ticket with ``challenge_passed`` and answers ``{"verified": true}`` with the new ``Set-Cookie``; otherwise
    ``{"verified": false, "reason": "..."}``.
 3. On ``verified`` the inline script reloads the page: the next request carries the
    passed ticket, and the gateway puts the visitor in the real line.
@@ -39,6 +40,8 @@ from antechamber.core.types import TurnstileMode
 
 #: The gateway's own path prefix for the challenge (see ``gateway/forward_auth.py``).
 PREFIX = "/.antechamber/challenge"
+#: The request header that carries the widget's solution (or Turnstile's token) to ``verify``.
+SOLUTION_HEADER = "x-antechamber-challenge"
 #: The vendored widget, as ``importlib.resources`` finds it in this package.
 ALTCHA_SCRIPT_FILE = "static/altcha.i18n.min.js"
 TURNSTILE_SCRIPT = "https://challenges.cloudflare.com/turnstile/v0/api.js"
@@ -67,17 +70,19 @@ def _with_room(path: str, room_id: str) -> str:
     return f"{path}{separator}room={quote(room_id, safe='')}"
 
 
-# Reloads once the widget before it says it passed; a classic script, so currentScript
-# works (the widget's own module script runs later, and the listener waits for it).
-_ALTCHA_RELOAD = (
-    "<script>(function(w){w&&w.addEventListener('verified',function(){location.reload()})})"
-    "(document.currentScript.previousElementSibling)</script>"
+# Sends the solution the widget (before it) reports, then reloads once the gateway took it.
+# A classic script, so currentScript works (the widget's module script runs later, and
+# the listener waits for its event).
+_ALTCHA_SUBMIT = (
+    "<script>(function(w,u){{w&&w.addEventListener('verified',function(e){{"
+    "fetch(u,{{method:'POST',credentials:'same-origin',headers:{{'{header}':e.detail.payload}}}})"
+    ".then(function(r){{return r.json()}}).then(function(a){{if(a&&a.verified)location.reload()}})"
+    ".catch(function(){{}})}})}})(document.currentScript.previousElementSibling,{verify})</script>"
 )
 
 _TURNSTILE_POST = (
     "<script>window.antechamberTurnstilePassed=function(t){{"
-    "fetch({verify},{{method:'POST',credentials:'same-origin',"
-    "headers:{{'content-type':'application/json'}},body:JSON.stringify({{payload:t}})}})"
+    "fetch({verify},{{method:'POST',credentials:'same-origin',headers:{{'{header}':t}}}})"
     ".then(function(r){{return r.json()}}).then(function(a){{if(a&&a.verified)location.reload()}})"
     ".catch(function(){{}})}}</script>"
 )
@@ -94,7 +99,7 @@ def altcha_widget(mode: TurnstileMode, room_id: str, *, endpoints: Endpoints | N
     if mode == "off":
         return ""
     paths = endpoints or Endpoints()
-    configuration: dict[str, object] = {"verifyUrl": _with_room(paths.verify, room_id), "hideFooter": True}
+    configuration: dict[str, object] = {"hideFooter": True}
     if mode == "invisible":
         display, auto = "invisible", "onload"
         # Nobody watches a spinner here, so no artificial minimum duration.
@@ -107,7 +112,8 @@ def altcha_widget(mode: TurnstileMode, room_id: str, *, endpoints: Endpoints | N
         f'<script type="module" src="{_attr(paths.script)}"></script>'
         f'<altcha-widget challenge="{_attr(_with_room(paths.challenge, room_id))}" display="{display}" auto="{auto}"'
         f' configuration="{_attr(json.dumps(configuration, separators=(",", ":")))}"'
-        f' data-antechamber-mode="{mode}"></altcha-widget>' + _ALTCHA_RELOAD
+        f' data-antechamber-mode="{mode}"></altcha-widget>'
+        + _ALTCHA_SUBMIT.format(header=SOLUTION_HEADER, verify=_js_string(_with_room(paths.verify, room_id)))
     )
 
 
@@ -140,5 +146,6 @@ def turnstile_widget(
         f'<script src="{_attr(script_url)}" async defer></script>'
         f'<div class="cf-turnstile" data-sitekey="{_attr(site_key)}" data-action="{_attr(action)}"'
         f' data-appearance="{appearance}" data-response-field="false"'
-        ' data-callback="antechamberTurnstilePassed"></div>' + _TURNSTILE_POST.format(verify=verify)
+        ' data-callback="antechamberTurnstilePassed"></div>'
+        + _TURNSTILE_POST.format(verify=verify, header=SOLUTION_HEADER)
     )
