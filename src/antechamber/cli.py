@@ -213,6 +213,28 @@ def serve(
             "env ANTECHAMBER_CRAWLER_DNS).",
         ),
     ] = None,
+    turnstile_site_key: Annotated[
+        str | None,
+        typer.Option(
+            "--turnstile-site-key",
+            help="Use Cloudflare Turnstile for the challenge instead of the self-hosted ALTCHA; needs "
+            "--turnstile-secret-file (env ANTECHAMBER_TURNSTILE_SITE_KEY).",
+        ),
+    ] = None,
+    turnstile_secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--turnstile-secret-file",
+            help="A file holding the Turnstile secret key (kept out of the command line; "
+            "env ANTECHAMBER_TURNSTILE_SECRET_FILE).",
+        ),
+    ] = None,
+    turnstile_siteverify_url: Annotated[
+        str | None,
+        typer.Option(
+            "--turnstile-siteverify-url", help="Where Turnstile tokens are checked (Cloudflare's by default)."
+        ),
+    ] = None,
     log_level: LogLevel = None,
 ) -> None:
     """Serve the management API (Cloudflare API v4 under /client/v4) and the gateway in front of the origin."""
@@ -246,7 +268,14 @@ def serve(
         workers=workers,
         geoip=geoip or None,
         crawler_dns=crawler_dns,
+        turnstile_site_key=turnstile_site_key,
+        turnstile_secret_file=turnstile_secret_file,
+        turnstile_siteverify_url=turnstile_siteverify_url,
     )
+    if (settings.turnstile_site_key is None) != (settings.turnstile_secret_file is None):
+        fail("--turnstile-site-key and --turnstile-secret-file go together")
+    if settings.turnstile_secret_file is not None and not settings.turnstile_secret_file.is_file():
+        fail(f"--turnstile-secret-file: {settings.turnstile_secret_file} is not a readable file")
     check_serving(settings)
     configure_logging(settings.log_level)
     from antechamber.server import run

@@ -29,10 +29,15 @@ import uvicorn
 from fastapi import FastAPI
 
 from antechamber.api.app import create_app
+from antechamber.challenge.altcha import Altcha
+from antechamber.challenge.spent import MemorySpentSet, SpentSet
+from antechamber.challenge.spent_redis import RedisSpentSet
+from antechamber.challenge.turnstile import Siteverify
 from antechamber.core.cookie import CookieCodec
 from antechamber.crawlers import CrawlerVerifier, ForwardConfirmedDns
 from antechamber.db.engine import Database
 from antechamber.gateway.app import Gateway, create_gateway
+from antechamber.gateway.challenge import ChallengeGate, TurnstileSite
 from antechamber.gateway.config import GatewayConfig
 from antechamber.gateway.follower import ConfigFollower
 from antechamber.gateway.live_status import StateStatusSource
@@ -106,6 +111,30 @@ def crawler_verifier(settings: Settings) -> CrawlerVerifier:
     return CrawlerVerifier.from_data_dir(settings.data_dir, dns=dns)
 
 
+def challenge_gate(settings: Settings, codec: CookieCodec, state: RoomState) -> ChallengeGate:
+    """ALTCHA signed with the cookie keys, or Turnstile when configured; answers used once, in Redis when shared."""
+    spent: SpentSet = MemorySpentSet()
+    if isinstance(state, RedisState):
+        spent = RedisSpentSet(state.client, prefix=settings.state_prefix)
+    turnstile = None
+    if settings.turnstile_site_key and settings.turnstile_secret_file is not None:
+        secret = settings.turnstile_secret_file.read_text().strip()
+        siteverify = Siteverify(secret, url=settings.turnstile_siteverify_url, timeout=settings.turnstile_timeout)
+        turnstile = TurnstileSite(settings.turnstile_site_key, siteverify)
+    return ChallengeGate(Altcha(codec.keyring), spent, turnstile)
+
+
+def keys_changed(gateway: Gateway, codec: CookieCodec) -> Callable[[], None]:
+    """After a key file change: forget cookies opened with the old keys, sign challenges with the new ones."""
+
+    def swapped() -> None:
+        gateway.admission.clear_cookie_cache()
+        if gateway.admission.challenge is not None:
+            gateway.admission.challenge.altcha.replace_keys(codec.keyring)
+
+    return swapped
+
+
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
     """Open and migrate the store, load the cookie keys, follow the config and the key file; close it all after."""
@@ -142,12 +171,13 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
                 trusted_proxies=settings.trusted_proxies,
                 geo=geo.lookup if geo is not None else None,
                 crawlers=crawler_verifier(settings),
+                challenge=challenge_gate(settings, codec, state),
             )
             if isinstance(state, RedisState):
                 state.bind(gateway.admission.config_of)
             await state.start()
             forget_deleted_rooms(follower, state)
-            keys = KeyWatcher(settings.data_dir, codec, on_swap=gateway.admission.clear_cookie_cache)
+            keys = KeyWatcher(settings.data_dir, codec, on_swap=keys_changed(gateway, codec))
             keys.start()  # a changed key file is in force within 2 s, without a restart
             try:
                 yield Stack(database, follower, state, api, gateway)

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     crawler_dns: str | None = None
     #: The time limit of one crawler's forward-confirmed reverse DNS check, in seconds.
     crawler_dns_timeout: float = Field(default=1.0, gt=0, le=10)
+    #: Cloudflare Turnstile instead of the self-hosted ALTCHA challenge: the site key, and a file holding the secret.
+    turnstile_site_key: str | None = None
+    turnstile_secret_file: Path | None = None
+    #: Where Turnstile answers are checked (Cloudflare's siteverify; replaceable for a test stand-in).
+    turnstile_siteverify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    turnstile_timeout: float = Field(default=5.0, gt=0, le=30)
 
     @property
     def api_enabled(self) -> bool:

@@ -32,6 +32,7 @@ from antechamber.db.events import StoredEvent
 from antechamber.db.ids import format_timestamp, new_id
 from antechamber.db.rooms import StoredRoom
 from antechamber.gateway.app import Gateway, create_gateway
+from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.follower import ConfigFollower
 from antechamber.gateway.raw import serve_gateway_raw
 from antechamber.gateway.upstream import Timeouts, UpstreamPool
@@ -241,17 +242,21 @@ async def running_site(
     origin_url: str | None = None,
     interval: float = 3600.0,
     server: str = "uvicorn",
+    clock: Clock | None = None,
+    challenge: ChallengeGate | None = None,
 ) -> AsyncIterator[Site]:
     """Start the origin and the gateway over a fresh SQLite store.
 
     ``interval`` is the follower's poll period; tests reload explicitly unless
     they are about the background poll. ``server`` is the gateway's front end:
     ``"uvicorn"`` (the ASGI app) or ``"raw"`` (the raw HTTP/1.1 server).
+    ``challenge`` is the gateway's challenge (none by default); its tests need a
+    ``clock`` near real time, since the challenge library checks expiry against it too.
     """
     db = await _fresh_store(tmp_path)
     async with db.begin() as connection:
         zone = await accounts.create_zone(connection, "example.com")
-    clock = Clock()
+    clock = clock or Clock()
     log: list[dict[str, Any]] = []
     gate = asyncio.Event()
 
@@ -273,6 +278,7 @@ async def running_site(
                 trusted_proxies=trusted_proxies,
                 clock=clock,
                 rng=random.Random(7),
+                challenge=challenge,
             )
             async with serve_gateway(gateway, server) as url:
                 try:

@@ -20,6 +20,7 @@ from antechamber.core.decide import Decision, decide
 from antechamber.core.ticket import Ticket
 from antechamber.core.types import BUCKET_MS, Outcome, Random, RequestFacts, RoomConfig
 from antechamber.crawlers import CrawlerVerifier
+from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.config import ConfigSource, RoomEntry
 from antechamber.gateway.cookies import (
     LANG_COOKIE,
@@ -68,6 +69,8 @@ class Verdict:
     now_ms: int
     #: The visitor claims to be a search-engine crawler that only a DNS lookup can confirm.
     verifies_crawler: bool = False
+    #: The challenge widget for the queue page's ``{{{turnstile}}}`` (empty: none to show).
+    turnstile_html: str = ""
 
     @property
     def outcome(self) -> Outcome:
@@ -91,6 +94,7 @@ class Admission:
     __slots__ = (
         "_bypass",
         "_cache",
+        "challenge",
         "_opened",
         "_queued",
         "clock",
@@ -119,6 +123,8 @@ class Admission:
         self.geo = geo
         #: Verifies search-engine crawlers for zones with ``search_engine_crawler_bypass``.
         self.crawlers = crawlers
+        #: The challenge behind ``turnstile_mode`` (None: no challenge is shown, nobody is held for one).
+        self.challenge: ChallengeGate | None = None
         self.state = state
         self.codec = codec
         self.clock = clock
@@ -194,7 +200,8 @@ class Admission:
             if self.state.open:
                 # The shared store is gone and the operator chose to fail open for a while.
                 config = dataclasses.replace(config, queueing_method="passthrough", queue_all=False)
-        facts = RequestFacts(bypass=bypass, websocket=websocket, wants_json=visitor.wants_json())
+        challenge = self.challenge is not None and config.turnstile_mode != "off" and self.challenge.runnable(visitor)
+        facts = RequestFacts(bypass=bypass, websocket=websocket, wants_json=visitor.wants_json(), challenge=challenge)
         decision = decide(config, snapshot, opened, facts, now, self.rng)
         if decision.reason == "draw":
             if count and not drawn:
@@ -215,7 +222,12 @@ class Admission:
                 # renewed ticket, which needs no renewal, so they pass without a change.
                 self._remember((cookie_value, entry.room_id, entry.cookie_name), ticket)
                 self._remember((value, entry.room_id, entry.cookie_name), ticket)
-        return Verdict(entry, config, decision, opened, cookies, now)
+        widget = ""
+        if challenge and decision.outcome is Outcome.QUEUE and self.challenge is not None:
+            held = decision.ticket or opened
+            if held is None or not held.challenge_passed:
+                widget = self.challenge.markup(config.turnstile_mode, entry.room_id)
+        return Verdict(entry, config, decision, opened, cookies, now, turnstile_html=widget)
 
     async def settle(
         self, verdict: Verdict, visitor: Visitor, *, websocket: bool = False, cookie_value: str | None = None
@@ -339,6 +351,7 @@ def visitor_queue_reply(verdict: Verdict, visitor: Visitor, *, status: int | Non
         language=language,
         wants_json=visitor.wants_json(),
         status=status,
+        turnstile_html=verdict.turnstile_html,
     )
     if remember is not None:
         reply.headers.append((b"set-cookie", remember))

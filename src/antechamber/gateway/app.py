@@ -20,6 +20,7 @@ from antechamber.core.cookie import CookieCodec
 from antechamber.core.types import Outcome, Random
 from antechamber.crawlers import CrawlerVerifier
 from antechamber.gateway.admission import Admission, BypassCheck, Clock, Verdict, visitor_queue_reply, wall_clock_ms
+from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.config import ConfigSource
 from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
 from antechamber.gateway.pages import Reply, Send, send_reply, text_reply
@@ -211,8 +212,11 @@ class Gateway:
             await refuse(scope, send, self._queue_reply(verdict, visitor))
 
     async def aclose(self) -> None:
-        """Close the upstream pool."""
+        """Close the upstream pool (and Turnstile's siteverify client)."""
         await self.upstream.aclose()
+        challenge = self.admission.challenge
+        if challenge is not None and challenge.turnstile is not None:
+            await challenge.turnstile.siteverify.aclose()
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -240,6 +244,7 @@ def create_gateway(
     bypass: BypassCheck | None = None,
     geo: GeoLookup | None = None,
     crawlers: CrawlerVerifier | None = None,
+    challenge: ChallengeGate | None = None,
 ) -> Gateway:
     """Build the gateway ASGI app.
 
@@ -256,6 +261,7 @@ def create_gateway(
         bypass: an extra bypass check per request, after the rooms' rules (default: none).
         geo: answers the geo fields of bypass rules (a ``GeoDatabase.lookup``; default: no geo database).
         crawlers: verifies search-engine crawlers for zones with ``search_engine_crawler_bypass``.
+        challenge: the challenge behind ``turnstile_mode`` (ALTCHA or Turnstile); None shows none.
 
     Example::
 
@@ -263,6 +269,7 @@ def create_gateway(
                                  UpstreamPool(), default_origin="http://127.0.0.1:3000")
     """
     admission = Admission(source, state, codec, clock=clock, rng=rng, bypass=bypass, geo=geo, crawlers=crawlers)
+    admission.challenge = challenge
     return Gateway(
         admission,
         upstream,

@@ -33,6 +33,7 @@ from collections.abc import Coroutine, MutableMapping
 from typing import Any
 
 from antechamber.gateway.admission import Admission, Verdict, visitor_queue_reply
+from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.pages import Reply, Send, send_reply, text_reply
 from antechamber.gateway.request import (
     TrustedProxies,
@@ -111,6 +112,8 @@ class ForwardAuth:
             reply = self._revoke(scope)
         elif path == HEALTH:
             reply = text_reply(200, "ok")
+        elif ChallengeGate.handles(path) and self.admission.challenge is not None:
+            reply = self.admission.challenge.reply(self.admission, scope, original_request(scope, self.trusted))
         else:
             reply = text_reply(404, "Not found")
         return reply
