@@ -176,18 +176,6 @@ class Admission:
         ``crawler`` (the DNS answer for a visitor claiming to be a crawler).
         """
         now = self.clock()
-        bypass = entry.bypass is not never and entry.bypass(visitor, now, self.geo) >= 0
-        if not bypass and entry.crawler_bypass and self.crawlers is not None and visitor.client_ip is not None:
-            if crawler is None:
-                agent = header(visitor.headers, b"user-agent") or ""
-                crawler = self.crawlers.known(visitor.client_ip, agent)
-                if crawler is None:
-                    if count:
-                        return Verdict(entry, self.effective(entry, now), _VERIFY, None, (), now, verifies_crawler=True)
-                    crawler = False  # a read-only look (the page render) never waits on DNS
-            bypass = crawler
-        if not bypass and self._bypass is not None:
-            bypass = self._bypass(entry, visitor)
         config = self.effective(entry, now)
         if cookie_value is None:
             cookie_value = cookie_values(visitor.headers, (entry.cookie_name,)).get(entry.cookie_name)
@@ -195,18 +183,35 @@ class Admission:
         if opened is not None and opened.session_valid(now):
             # An admitted visitor's decision never reads the counters: skip the state entirely.
             snapshot = RoomSnapshot(now)
+            facts = RequestFacts(websocket=websocket, wants_json=visitor.wants_json())
+            challenge = False
+            decision = decide(config, snapshot, opened, facts, now, self.rng)
+            # A matching rule would answer "origin, no cookie, nothing counted", which is what a
+            # session gets anyway, except at a renewal step: only then are the rules worth running
+            # (and a crawler claim not yet settled counts as none: a session needs no DNS wait).
+            if decision.deltas and self._bypassed(entry, visitor, now, crawler):
+                decision = decide(config, snapshot, opened, dataclasses.replace(facts, bypass=True), now, self.rng)
         else:
+            bypass = self._bypassed(entry, visitor, now, crawler)
+            if bypass is None:
+                if count:
+                    return Verdict(entry, config, _VERIFY, None, (), now, verifies_crawler=True)
+                bypass = False  # a read-only look (the page render) never waits on DNS
             snapshot = self.state.snapshot(entry.room_id, now)
             if self.state.open:
                 # The shared store is gone and the operator chose to fail open for a while.
                 config = dataclasses.replace(config, queueing_method="passthrough", queue_all=False)
-        challenge = self.challenge is not None and config.turnstile_mode != "off" and self.challenge.runnable(visitor)
-        facts = RequestFacts(bypass=bypass, websocket=websocket, wants_json=visitor.wants_json(), challenge=challenge)
-        decision = decide(config, snapshot, opened, facts, now, self.rng)
-        if decision.reason == "draw":
-            if count and not drawn:
-                return Verdict(entry, config, decision, opened, (), now)
-            decision = decide(config, dataclasses.replace(snapshot, pool=False), opened, facts, now, self.rng)
+            challenge = (
+                self.challenge is not None and config.turnstile_mode != "off" and self.challenge.runnable(visitor)
+            )
+            facts = RequestFacts(
+                bypass=bypass, websocket=websocket, wants_json=visitor.wants_json(), challenge=challenge
+            )
+            decision = decide(config, snapshot, opened, facts, now, self.rng)
+            if decision.reason == "draw":
+                if count and not drawn:
+                    return Verdict(entry, config, decision, opened, (), now)
+                decision = decide(config, dataclasses.replace(snapshot, pool=False), opened, facts, now, self.rng)
         if count and decision.deltas:
             self.state.apply(entry.room_id, decision.deltas, now)
         cookies: tuple[bytes, ...] = ()
@@ -228,6 +233,21 @@ class Admission:
             if held is None or not held.challenge_passed:
                 widget = self.challenge.markup(config.turnstile_mode, entry.room_id)
         return Verdict(entry, config, decision, opened, cookies, now, turnstile_html=widget)
+
+    def _bypassed(self, entry: RoomEntry, visitor: Visitor, now: int, crawler: bool | None) -> bool | None:
+        """A bypass rule matches, or the visitor is a verified crawler; None: a crawler claim DNS must settle.
+
+        ``crawler`` is what is already known of a crawler claim (None: ask the verifier's cache).
+        """
+        if entry.bypass is not never and entry.bypass(visitor, now, self.geo) >= 0:
+            return True
+        if entry.crawler_bypass and self.crawlers is not None and visitor.client_ip is not None:
+            if crawler is None:
+                agent = header(visitor.headers, b"user-agent") or ""
+                crawler = self.crawlers.known(visitor.client_ip, agent)
+            if crawler is None or crawler:
+                return crawler
+        return self._bypass is not None and self._bypass(entry, visitor)
 
     async def settle(
         self, verdict: Verdict, visitor: Visitor, *, websocket: bool = False, cookie_value: str | None = None

@@ -1,8 +1,9 @@
-"""IP addresses as ``(version, integer)`` pairs, and sets of them as sorted ranges.
+"""IP addresses as single integers, and sets of them as sorted ranges.
 
-Pairs order like wirefilter's Ip values (every IPv4 address before every
-IPv6 one) and compare in a few tens of nanoseconds, where ``ipaddress``
-objects take microseconds to build and cannot be compared across versions.
+An IPv4 address is its own 32-bit value and an IPv6 address is ``2**128`` plus
+its value, so every IPv4 address sorts before every IPv6 one, as wirefilter's Ip
+values do. Integers compare in tens of nanoseconds, where ``ipaddress`` objects
+take microseconds to build and cannot be compared across versions.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import bisect
 import ipaddress
 from collections.abc import Iterable
 
-IpValue = tuple[int, int]
+IpValue = int
+_V6 = 1 << 128
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Addresses parsed per answer; parsing is the costly part of an IP rule.
@@ -25,7 +27,7 @@ def ip_value(text: str | None) -> IpValue | None:
         return None
     found = _parsed.get(text, False)
     if found is not False:
-        return found  # type: ignore[return-value]
+        return found
     try:
         address = ipaddress.ip_address(text.partition("%")[0])
     except ValueError:
@@ -33,7 +35,7 @@ def ip_value(text: str | None) -> IpValue | None:
     else:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
-        value = (address.version, int(address))
+        value = int(address) if address.version == 4 else _V6 + int(address)
     if len(_parsed) >= _PARSED_MAX:
         _parsed.clear()  # many distinct visitors: start over rather than grow
     _parsed[text] = value
@@ -42,7 +44,8 @@ def ip_value(text: str | None) -> IpValue | None:
 
 def network_range(network: IpNetwork) -> tuple[IpValue, IpValue]:
     """The first and last address of a network."""
-    return (network.version, int(network.network_address)), (network.version, int(network.broadcast_address))
+    base = 0 if network.version == 4 else _V6
+    return base + int(network.network_address), base + int(network.broadcast_address)
 
 
 class AddressSet:
@@ -53,7 +56,7 @@ class AddressSet:
     def __init__(self, ranges: Iterable[tuple[IpValue, IpValue]]) -> None:
         merged: list[list[IpValue]] = []
         for low, high in sorted(ranges):
-            if merged and merged[-1][1][0] == low[0] and low[1] <= merged[-1][1][1] + 1:
+            if merged and (low >= _V6) == (merged[-1][1] >= _V6) and low <= merged[-1][1] + 1:
                 if high > merged[-1][1]:
                     merged[-1][1] = high
             else:
@@ -74,7 +77,7 @@ class AddressSet:
         return cls(ranges)
 
     def __contains__(self, value: object) -> bool:
-        if not isinstance(value, tuple):
+        if not isinstance(value, int):
             return False
         at = bisect.bisect_right(self._lows, value) - 1
         return at >= 0 and value <= self._highs[at]

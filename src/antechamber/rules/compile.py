@@ -30,7 +30,7 @@ from antechamber.rules.addresses import AddressSet, IpValue, network_range
 from antechamber.rules.check import RuleContext, value_type
 from antechamber.rules.fields import GEO_ALIASES, GEO_FIELDS
 from antechamber.rules.regex import Pattern
-from antechamber.rules.request import FIELD_SOURCES, GEO_RECORD_SOURCE, HELPERS, GeoLookup, RuleRequest
+from antechamber.rules.request import FIELD_NEEDS, FIELD_SOURCES, GEO_RECORD_SOURCE, HELPERS, GeoLookup, RuleRequest
 from antechamber.rules.syntax import (
     Bare,
     Call,
@@ -232,6 +232,9 @@ class _Generator:
                 if name in GEO_FIELDS:
                     self.needed.setdefault("geo_record", GEO_RECORD_SOURCE)
                     return f"geo_record.get({GEO_ALIASES.get(name, name)!r})", False, True
+                needs = FIELD_NEEDS.get(name)
+                if needs is not None:
+                    self.needed.setdefault("f_" + needs.replace(".", "_"), FIELD_SOURCES[needs])
                 local = "f_" + name.replace(".", "_")
                 self.needed.setdefault(local, FIELD_SOURCES[name])
                 return local, False, False
@@ -251,9 +254,24 @@ class _Generator:
                 return self._call(name, args)
         raise TypeError(f"not a value: {node!r}")  # pragma: no cover
 
+    def _any_equals(self, name: str, arg: Value | Literal | Expression) -> str | None:
+        """``any(x[*] eq "a")`` as ``b"a" in x``: the common header and argument test, without a list."""
+        if name != "any" or not isinstance(arg, Comparison) or arg.op != "eq":
+            return None
+        if not isinstance(arg.right, StringLiteral | IntLiteral):
+            return None
+        left = arg.left
+        if not isinstance(left, Index) or left.key is not None:
+            return None
+        code, _, _ = self.value(left)  # _each(<the array or map>)
+        return f"({self.operand(arg.right)} in {code})"
+
     def _call(self, name: str, args: tuple[Value | Literal | Expression, ...]) -> tuple[str, bool, bool]:
         if name in ("any", "all"):
             (arg,) = args
+            shortcut = self._any_equals(name, arg)
+            if shortcut is not None:
+                return shortcut, False, False
             if isinstance(arg, FieldRef | Index | Call):
                 code, _, _ = self.value(arg)
             elif isinstance(arg, StringLiteral | IntLiteral | IpLiteral):

@@ -55,7 +55,14 @@ def header(headers: Headers, name: bytes) -> bytes:
 
 
 def joined(headers: Headers, name: bytes, separator: bytes) -> bytes:
-    return separator.join(value for key, value in headers if key == name)
+    """Every value of one (lower-case) header, joined; the common single header costs no join."""
+    found = b""
+    count = 0
+    for key, value in headers:
+        if key == name:
+            found = value if count == 0 else found + separator + value
+            count += 1
+    return found
 
 
 def decoded_path(raw: bytes) -> bytes:
@@ -94,6 +101,8 @@ def arg_values(query: bytes, name: bytes, decode: bool) -> list[bytes] | None:
     """Every value of one query argument, or None when it is absent."""
     if not query:
         return None
+    if name not in query and (not decode or (b"%" not in query and b"+" not in query)):
+        return None  # the name cannot be there, encoded or not: skip parsing the query
     found = [value for key, value in (args(query) if decode else raw_args(query)) if key == name]
     return found or None
 
@@ -182,7 +191,17 @@ HELPERS: Mapping[str, Any] = {
     "_geo_record": geo_record,
 }
 
-_PATH = "_decoded_path(v.raw_path)"
+# Inline: most paths have no escape, and a call per field is a good part of a rule's cost.
+_PATH = '(_rp if b"%" not in (_rp := v.raw_path) else _decoded_path(_rp))'
+#: Fields whose source reads another local (computed first, once). ``_first`` is each header's
+#: first value by name, one C-level dict per request for the single-valued header fields.
+FIELD_NEEDS: Mapping[str, str] = {
+    "http.request.uri.path.extension": "http.request.uri.path",
+    "http.request.uri": "http.request.uri.path",
+    "http.request.full_uri": "http.request.uri.path",
+    "http.user_agent": "_first",
+    "http.referer": "_first",
+}
 
 #: field name -> Python expression over ``v``, ``now`` and ``geo``.
 FIELD_SOURCES: Mapping[str, str] = {
@@ -190,19 +209,19 @@ FIELD_SOURCES: Mapping[str, str] = {
     "http.request.method": 'v.method.encode("latin-1", "replace")',
     "http.request.uri.path": _PATH,
     "raw.http.request.uri.path": "v.raw_path",
-    "http.request.uri.path.extension": f"_extension({_PATH})",
+    "http.request.uri.path.extension": "_extension(f_http_request_uri_path)",
     "raw.http.request.uri.path.extension": "_extension(v.raw_path)",
     "http.request.uri.query": "v.query_string",
     "raw.http.request.uri.query": "v.query_string",
-    "http.request.uri": f"_uri({_PATH}, v.query_string)",
+    "http.request.uri": "_uri(f_http_request_uri_path, v.query_string)",
     "raw.http.request.uri": "_uri(v.raw_path, v.query_string)",
-    "http.request.full_uri": f"_full_uri(v, {_PATH})",
+    "http.request.full_uri": "_full_uri(v, f_http_request_uri_path)",
     "raw.http.request.full_uri": "_full_uri(v, v.raw_path)",
     "ssl": "v.secure",
     "http.request.timestamp.sec": "now // 1000",
     "http.request.timestamp.msec": "now",
-    "http.user_agent": '_header(v.headers, b"user-agent")',
-    "http.referer": '_header(v.headers, b"referer")',
+    "http.user_agent": 'f__first.get(b"user-agent", b"")',
+    "http.referer": 'f__first.get(b"referer", b"")',
     "http.x_forwarded_for": '_joined(v.headers, b"x-forwarded-for", b", ")',
     "http.cookie": '_joined(v.headers, b"cookie", b"; ")',
     "http.request.headers": "_header_map(v.headers)",
@@ -217,6 +236,7 @@ FIELD_SOURCES: Mapping[str, str] = {
     "raw.http.request.uri.args.names": "[name for name, _ in _raw_args(v.query_string)]",
     "raw.http.request.uri.args.values": "[value for _, value in _raw_args(v.query_string)]",
     "ip.src": "_source_ip(v)",
+    "_first": "dict(reversed(v.headers))",
 }
 #: The local holding the geo record, computed once for every geo field.
 GEO_RECORD_SOURCE = "_geo_record(v, geo)"
