@@ -13,16 +13,20 @@ import base64
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 
 from antechamber.challenge.altcha import Altcha
 from antechamber.challenge.spent import MemorySpentSet
+from antechamber.challenge.turnstile import Siteverify as TurnstileVerify
+from antechamber.challenge.turnstile import action_for
 from antechamber.challenge.widget import SOLUTION_HEADER
-from antechamber.gateway.challenge import ChallengeGate
+from antechamber.gateway.challenge import ChallengeGate, TurnstileSite
 from tests import services
 from tests.challenge.cdp import Browser, chromium
 from tests.challenge.support import EASY, now_ms, solve
@@ -267,3 +271,69 @@ async def test_managed_challenge_waits_for_the_click(tmp_path: Path, browser: Br
         while gate.counts.get(room_id) is None or gate.counts[room_id].passed < 1:
             assert asyncio.get_running_loop().time() < deadline, f"never passed; console: {browser.console}"
             await asyncio.sleep(0.1)
+
+
+# --- Cloudflare Turnstile instead of ALTCHA, against a stand-in siteverify ----------------------------------
+
+TURNSTILE_SECRET = "0x4AAAAAAA-test-secret"
+
+
+class Siteverify(BaseHTTPRequestHandler):
+    """Cloudflare's siteverify, as far as the gateway needs it: ``human:<action>`` passes, anything else is a bot."""
+
+    def do_POST(self) -> None:
+        form = dict(parse_qsl(self.rfile.read(int(self.headers.get("content-length", "0"))).decode()))
+        token = form.get("response", "")
+        if form.get("secret") == TURNSTILE_SECRET and token.startswith("human:"):
+            answer = {"success": True, "hostname": HOST, "action": token.removeprefix("human:"), "error-codes": []}
+        else:
+            answer = {"success": False, "error-codes": ["invalid-input-response"]}
+        body = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@contextlib.asynccontextmanager
+async def turnstile_site(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
+    with services.http_origin(Siteverify) as base:
+        async with TurnstileVerify(TURNSTILE_SECRET, url=f"{base}/turnstile/v0/siteverify", timeout=2) as verifier:
+            gate = ChallengeGate(Altcha(KEYRING), MemorySpentSet(), TurnstileSite("1x00000000000000000000AA", verifier))
+            async with running_site(tmp_path, clock=Clock(now_ms()), challenge=gate) as site:
+                room_id = await site.add_room(
+                    total_active_users=1,
+                    new_users_per_minute=200,
+                    turnstile_action="infinite_queue",
+                    json_response_enabled=True,
+                )
+                async with visitor(site) as first:
+                    await first.get("/")
+                yield site, room_id
+
+
+async def test_turnstile_widget_and_siteverify(tmp_path: Path) -> None:
+    """With a site key the page carries Turnstile's widget, and a token siteverify accepts places the visitor."""
+    async with turnstile_site(tmp_path) as (site, room_id), visitor(site) as client:
+        page = await client.get("/")
+        assert 'class="cf-turnstile"' in page.text and "1x00000000000000000000AA" in page.text
+        assert (await client.get(f"/.antechamber/challenge?room={room_id}")).status_code == 404  # Cloudflare issues
+        passed = await client.post(verify(room_id), **{SOLUTION_HEADER: f"human:{action_for(room_id)}"})
+        assert passed.json() == {"verified": True}
+        site.clock.advance(20)
+        await client.get("/")
+        assert waiting(site, room_id) == 1
+
+
+async def test_turnstile_bot_verdict_means_the_infinite_queue(tmp_path: Path) -> None:
+    """A token siteverify calls invalid is a bot: told it passed, then held forever, never counted."""
+    async with turnstile_site(tmp_path) as (site, room_id), visitor(site) as bot:
+        await bot.get("/")
+        assert (await bot.post(verify(room_id), **{SOLUTION_HEADER: "forged"})).json() == {"verified": True}
+        site.clock.advance(20)
+        data = (await bot.get("/", accept="application/json")).json()["cfWaitingRoom"]
+        assert data["infiniteQueue"] is True and waiting(site, room_id) == 0
