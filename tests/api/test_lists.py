@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import insert
 
 from antechamber.api.models.lists import MAX_ITEMS_PER_LIST, MAX_LISTS_PER_ACCOUNT
-from antechamber.api.routes import lists as list_routes
 from antechamber.db import lists, tables
 from antechamber.db.accounts import DEFAULT_ACCOUNT_ID
 from antechamber.db.ids import format_timestamp, new_id
@@ -126,16 +125,23 @@ class TestLists:
         assert snapshot["lists"] == [] and snapshot["list_items"] == []
         await new_list(api)
 
-    async def test_delete_refused_while_rules_refer_to_it(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-        """A list that bypass rules refer to reports them and cannot be deleted (the references are faked here)."""
+    async def test_delete_refused_while_rules_refer_to_it(self, api: Api) -> None:
+        """A list that bypass rules refer to reports them and cannot be deleted until they are gone."""
         created = await new_list(api)
-
-        async def office_referenced(_connection: object, _account_id: str) -> dict[str, int]:
-            return {"office": 2}
-
-        monkeypatch.setattr(list_routes, "referencing_rule_counts", office_referenced)
+        room = await api.create_room()
+        rules_url = api.room_url(room["id"], "/rules")
+        expressions = [
+            "ip.src in $office",
+            'ip.src in $office and http.request.uri.path eq "/admin"',
+            'http.user_agent contains "$office"',  # inside a string: no reference
+        ]
+        body = [{"action": "bypass_waiting_room", "expression": text} for text in expressions]
+        assert (await api.client.put(rules_url, json=body)).status_code == 200
         assert (await get_list(api, created["id"]))["num_referencing_filters"] == 2
         await assert_rejected(api, "DELETE", f"{LISTS}/{created['id']}", None, 400, 1004, "referenced by 2")
+        assert (await api.client.put(rules_url, json=[])).status_code == 200
+        assert (await get_list(api, created["id"]))["num_referencing_filters"] == 0
+        assert (await api.client.delete(f"{LISTS}/{created['id']}")).status_code == 200
 
     @pytest.mark.parametrize(
         ("body", "code", "words"),
