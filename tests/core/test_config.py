@@ -75,3 +75,15 @@ def test_next_change_lists_the_window_boundaries() -> None:
     assert next_change_ms(ROOM, [EVENT], T0 + 10 * MINUTE) == T0 + 20 * MINUTE
     assert next_change_ms(ROOM, [EVENT], T0 + 20 * MINUTE) == T0 + 80 * MINUTE
     assert next_change_ms(ROOM, [EVENT], T0 + 80 * MINUTE) is None
+
+
+def test_event_overrides_the_challenge() -> None:
+    """An event's turnstile_mode and turnstile_action win while it runs; outside it the room's apply."""
+    room = replace(ROOM, turnstile_mode="invisible", turnstile_action="log")
+    event = replace(EVENT, turnstile_mode="visible_managed", turnstile_action="infinite_queue")
+    during = effective_config(room, [event], T0 + 30 * MINUTE)
+    assert (during.turnstile_mode, during.turnstile_action) == ("visible_managed", "infinite_queue")
+    before = effective_config(room, [event], T0)
+    assert (before.turnstile_mode, before.turnstile_action) == ("invisible", "log")
+    inherit = effective_config(room, [replace(EVENT, turnstile_mode=None, turnstile_action=None)], T0 + 30 * MINUTE)
+    assert (inherit.turnstile_mode, inherit.turnstile_action) == ("invisible", "log")
