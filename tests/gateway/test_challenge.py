@@ -192,6 +192,17 @@ async def test_a_solution_is_used_once(tmp_path: Path) -> None:
         assert data["infiniteQueue"] is True
 
 
+async def test_a_reload_gets_the_open_challenge_again(tmp_path: Path) -> None:
+    """Issuing costs a key derivation: a visitor gets its unanswered challenge back, and a new one once it answered."""
+    async with guarded_site(tmp_path) as (site, room_id, gate), visitor(site) as client:
+        await client.get("/")
+        first = (await client.get(f"/.antechamber/challenge?room={room_id}")).json()
+        assert (await client.get(f"/.antechamber/challenge?room={room_id}")).json() == first
+        assert gate.counts[room_id].issued == 1
+        await client.post(verify(room_id), **{SOLUTION_HEADER: "not-a-solution"})
+        assert (await client.get(f"/.antechamber/challenge?room={room_id}")).json() != first
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
     [

@@ -20,6 +20,7 @@ only to secure pages (HTTPS, or a loopback host).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Coroutine, Mapping
@@ -55,6 +56,10 @@ logger = logging.getLogger(__name__)
 ENDPOINTS = Endpoints()
 _LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 _SOLUTION_BYTES = SOLUTION_HEADER.encode()
+#: An open challenge is handed out again only while it has at least this long to live.
+_REUSE_MARGIN_MS = 60_000
+#: Open challenges remembered (about 600 bytes each); past this the table starts over.
+_ISSUED_MAX = 20_000
 #: Longer solutions are refused unread (an ALTCHA payload is about 400 bytes, a Turnstile token up to 2048).
 _MAX_SOLUTION = 4096
 
@@ -92,6 +97,8 @@ class ChallengeGate:
     turnstile: TurnstileSite | None = None
     counts: dict[str, ChallengeCounts] = field(default_factory=dict)
     _markup: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: (room id, visitor id) -> a challenge issued and not yet answered, handed out again on a reload.
+    _issued: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _script: bytes | None = None
 
     # --- the page -------------------------------------------------------------
@@ -141,11 +148,34 @@ class ChallengeGate:
         if path == ENDPOINTS.challenge and method == "GET":
             if self.turnstile is not None:
                 return _json(404, {"error": "this gateway uses Turnstile, which issues its own challenges"})
-            self._counts(entry.room_id).issued += 1
-            return _json(200, self.altcha.issue(entry.room_id, _visitor_id(ticket), now_ms=now))
+            return self._issue(entry.room_id, _visitor_id(ticket), now)
         if path == ENDPOINTS.verify and method == "POST":
             return self._verify(admission, entry, ticket, visitor, now)
         return text_reply(404, "Not found")
+
+    def _issue(self, room_id: str, visitor_id: str, now: int) -> Reply | Coroutine[Any, Any, Reply]:
+        """A challenge for the visitor: the one it has not answered yet, else a new one.
+
+        Issuing costs one key derivation (about 0.8 ms), so a visitor reloading the page
+        gets its open challenge again rather than a new one each time, and a new one is
+        made off the event loop (the derivation releases the GIL).
+        """
+        key = (room_id, visitor_id)
+        open_challenge = self._issued.get(key)
+        if (
+            open_challenge is not None
+            and open_challenge["parameters"].get("expiresAt", 0) * 1000 > now + _REUSE_MARGIN_MS
+        ):
+            return _json(200, open_challenge)
+        return self._issue_new(key, now)
+
+    async def _issue_new(self, key: tuple[str, str], now: int) -> Reply:
+        challenge = await asyncio.to_thread(self.altcha.issue, key[0], key[1], now_ms=now)
+        self._counts(key[0]).issued += 1
+        if len(self._issued) >= _ISSUED_MAX:
+            self._issued.clear()
+        self._issued[key] = challenge
+        return _json(200, challenge)
 
     def _script_reply(self) -> Reply:
         if self._script is None:
@@ -175,6 +205,8 @@ class ChallengeGate:
         self, admission: Admission, entry: RoomEntry, ticket: Ticket, visitor: Visitor, now: int
     ) -> Reply:
         counts = self._counts(entry.room_id)
+        # Answered, right or wrong: the next fetch gets a fresh challenge (a spent one would fail as a replay).
+        self._issued.pop((entry.room_id, _visitor_id(ticket)), None)
         if ticket.challenge_passed or ticket.infinite_queue:
             # Nothing to change; an infinite-queue visitor is told it passed, so its page looks real.
             return _json(200, {"verified": True})
