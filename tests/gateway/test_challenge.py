@@ -348,3 +348,15 @@ async def test_turnstile_bot_verdict_means_the_infinite_queue(tmp_path: Path) ->
         site.clock.advance(20)
         data = (await bot.get("/", accept="application/json")).json()["cfWaitingRoom"]
         assert data["infiniteQueue"] is True and waiting(site, room_id) == 0
+
+
+async def test_a_custom_template_gets_the_widget_where_it_asks(tmp_path: Path) -> None:
+    """A room's own page receives the widget through {{{turnstile}}}; without the tag it has none."""
+    async with guarded_site(tmp_path, action="log") as (site, room_id, _gate), visitor(site) as client:
+        await site.edit_room(room_id, custom_page_html="<html><body><p>Wait</p>{{{turnstile}}}</body></html>")
+        page = await client.get("/")
+        assert "<p>Wait</p>" in page.text and "<altcha-widget" in page.text
+        await site.edit_room(room_id, custom_page_html="<html><body><p>Wait, no widget</p></body></html>")
+        site.clock.advance(20)
+        page = await client.get("/")
+        assert "no widget" in page.text and "<altcha-widget" not in page.text
