@@ -137,3 +137,31 @@ def test_queue_all_holds_unchallenged_visitors_too() -> None:
     visitor = _newcomer(room)
     assert visitor.ticket is not None and not visitor.ticket.placed
     assert room.snapshot().waiting == 0
+
+
+def _infinite_bot(room: Room) -> Visitor:
+    (bot,) = room.arrive()
+    assert bot.ticket is not None
+    bot.ticket = bot.ticket.with_flags(infinite_queue=True)
+    return bot
+
+
+def test_infinite_queue_looks_like_queue_all_under_queue_all() -> None:
+    """Under queue_all real visitors see no estimate, so the infinite queue shows none either."""
+    room = Room(room_config(total_active_users=1, queue_all=True))
+    bot = _infinite_bot(room)
+    room.advance(20 * SECOND)
+    decision = room.visit(bot)
+    assert decision.reason == "infinite" and decision.info is not None
+    assert decision.info.to_json_dict()["waitTimeKnown"] is False
+
+
+def test_infinite_queue_shows_the_reject_page_under_reject() -> None:
+    """Under the reject method real newcomers get the reject page; so does the infinite queue."""
+    room = Room(room_config(total_active_users=1))
+    room.arrive()
+    bot = _infinite_bot(room)  # flagged while the room queued
+    room.config = room_config(total_active_users=1, queueing_method="reject")
+    room.advance(20 * SECOND)
+    decision = room.visit(bot)
+    assert decision.outcome is Outcome.REJECT and decision.reason == "infinite"

@@ -153,6 +153,7 @@ async def test_a_failing_client_stays_in_the_infinite_queue_for_good(tmp_path: P
         forged = wrong(solve(challenge))
         answer = await bot.post(verify(room_id), **{SOLUTION_HEADER: forged})
         assert answer.json() == {"verified": True}  # the bot is not told
+        assert "<altcha-widget" not in (await bot.get("/")).text  # as after a pass: no widget, no loop of answers
         for _ in range(40):  # twenty minutes: the one session ends, the room empties
             site.clock.advance(30)
             data = (await bot.get("/", accept="application/json")).json()["cfWaitingRoom"]

@@ -166,7 +166,7 @@ def decide(
         if ticket.session_valid(now_ms):
             return _renew(config, ticket, now_ms)
         if ticket.infinite_queue:
-            return _infinite(config, snapshot, ticket, now_ms)
+            return _infinite(config, snapshot, ticket, now_ms, facts)
         if not ticket.queue_valid(now_ms):
             ticket = None
     counted = ticket is None or now_ms - ticket.refresh_ms >= REFRESH_INTERVAL_MS
@@ -375,12 +375,28 @@ def _reject(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: 
     return Decision(Outcome.REJECT, cookie, deltas, info, "reject")
 
 
-def _infinite(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int) -> Decision:
-    """A queue that looks real and never moves; the visitor holds no place."""
+def _infinite(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int, facts: RequestFacts) -> Decision:
+    """A queue that looks real and never moves; the visitor holds no place.
+
+    It shows what a held visitor would see in the room's state: no estimate under
+    ``queue_all`` or a prequeue, the reject page under ``reject``.
+    """
     deltas = Deltas(waiting=_release(ticket)) if ticket.placed else NO_DELTAS
     refresh = ticket.refresh_ms
     if not refresh or now_ms - refresh >= REFRESH_INTERVAL_MS:
         refresh = now_ms
     ticket = _with(ticket, refresh_ms=refresh, flags=ticket.flags & ~FLAG_PLACED)
+    event = config.event
+    if facts.websocket:
+        info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE)
+        return Decision(Outcome.QUEUE, ticket, deltas, info, "websocket")
+    if config.queue_all or (event is not None and now_ms < event.start_ms):
+        return Decision(
+            Outcome.QUEUE, ticket, deltas, build_info(config, snapshot, ticket, now_ms, Wait.UNKNOWN), "infinite"
+        )
+    if config.queueing_method == "reject":
+        return Decision(
+            Outcome.REJECT, ticket, deltas, build_info(config, snapshot, ticket, now_ms, Wait.REJECT), "infinite"
+        )
     info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE)
     return Decision(Outcome.QUEUE, ticket, deltas, info, "infinite")

@@ -230,7 +230,8 @@ class Admission:
         widget = ""
         if challenge and decision.outcome is Outcome.QUEUE and self.challenge is not None:
             held = decision.ticket or opened
-            if held is None or not held.challenge_passed:
+            # An infinite-queue visitor sees what a visitor who passed sees: no widget (and no loop of answers).
+            if held is None or not (held.challenge_passed or held.infinite_queue):
                 widget = self.challenge.markup(config.turnstile_mode, entry.room_id)
         return Verdict(entry, config, decision, opened, cookies, now, turnstile_html=widget)
 

@@ -47,6 +47,7 @@ from antechamber.gateway.config import RoomEntry
 from antechamber.gateway.cookies import cookie_flags, max_age_s, room_cookie
 from antechamber.gateway.pages import Reply, text_reply
 from antechamber.gateway.request import Visitor, cookie_values, header, query_param
+from antechamber.gateway.routing import normalize_host
 
 if TYPE_CHECKING:
     from antechamber.gateway.admission import Admission
@@ -108,8 +109,7 @@ class ChallengeGate:
         """The visitor's page can run the widget: secure (HTTPS), or a loopback host."""
         if visitor.secure:
             return True
-        host = visitor.host.rsplit(":", 1)[0] if not visitor.host.endswith("]") else visitor.host
-        return host in _LOOPBACK_HOSTS
+        return normalize_host(visitor.host) in _LOOPBACK_HOSTS
 
     def markup(self, mode: TurnstileMode, room_id: str) -> str:
         """``{{{turnstile}}}`` for a room: the same for every visitor, so it is built once per room and mode."""
@@ -218,7 +218,7 @@ class ChallengeGate:
                 solution,
                 remote_ip=visitor.client_ip,
                 action=action_for(entry.room_id),
-                hostname=visitor.host.rsplit(":", 1)[0],
+                hostname=normalize_host(visitor.host),
             )
         else:
             result = await self.altcha.redeem(
