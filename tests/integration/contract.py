@@ -95,6 +95,18 @@ class ForwardAuthContract:
     #: The status of the queue page through this proxy.
     queued_status: int
 
+    def test_challenge_endpoints_reach_the_gateway(self, site: Site) -> None:
+        """The queue page's challenge (script, challenges, answers) is routed to the gateway, not the origin."""
+        script = site.visit("/.antechamber/challenge/altcha.i18n.min.js")
+        assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+        refused = site.visit(f"/.antechamber/challenge?room={site.gateway.room_id}")  # no room cookie
+        assert refused.status_code == 403 and "no waiting room cookie" in refused.text
+        cookie = room_cookie(site.visit("/"))
+        assert cookie is not None
+        challenge = site.visit(f"/.antechamber/challenge?room={site.gateway.room_id}", cookie=cookie)
+        assert challenge.status_code == 200 and "signature" in challenge.json()
+        assert not any(seen.startswith("/.antechamber") for seen in site.origin.paths)
+
     def test_new_visitor_is_admitted_with_cookie(self, site: Site) -> None:
         """While the room has room, a first visit reaches the origin and gets the room cookie."""
         response = site.visit("/products?id=7")

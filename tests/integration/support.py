@@ -25,12 +25,15 @@ import uvicorn
 from antechamber.api.models.fields import min_user_limit
 from antechamber.api.models.room import RoomInput
 from antechamber.api.room_checks import check_room
+from antechamber.challenge.altcha import Altcha
+from antechamber.challenge.spent import MemorySpentSet
 from antechamber.core.cookie import CookieCodec
 from antechamber.db import accounts, rooms
 from antechamber.db.engine import Database, sqlite_url
 from antechamber.db.ids import format_timestamp, new_id, utc_now
 from antechamber.db.rooms import StoredRoom
 from antechamber.gateway.app import Gateway, create_gateway
+from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.follower import ConfigFollower
 from antechamber.gateway.upstream import UpstreamPool
 from antechamber.keystore import load_or_create_keys
@@ -265,7 +268,12 @@ class GatewayServer:
             await self.follower.start()
             self.codec = CookieCodec(load_or_create_keys(self.data_dir))
             self.app = create_gateway(
-                self.follower, MemoryState(), self.codec, UpstreamPool(), default_origin=self.origin_url
+                self.follower,
+                MemoryState(),
+                self.codec,
+                UpstreamPool(),
+                default_origin=self.origin_url,
+                challenge=ChallengeGate(Altcha(self.codec.keyring), MemorySpentSet()),  # as `serve` has it
             )
             sock = socket.socket()
             sock.bind(("127.0.0.1", 0))
