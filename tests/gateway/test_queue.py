@@ -272,3 +272,20 @@ class TestCookieAttributes:
         async with site.visitor(**{"x-forwarded-proto": "https"}) as visitor:
             cookie = cookie_of(await visitor.get("/"))
         assert cookie is not None and "Secure" not in cookie and "SameSite=Lax" in cookie
+
+
+async def test_requests_in_flight_at_admission_share_it(tmp_path: Path) -> None:
+    """A queued visitor's two requests sent with the same cookie as its turn comes (a page and its
+    favicon) are both let in, and take one place: the old cookie opens to the admission."""
+    async with running_site(tmp_path) as site:
+        room_id = await site.add_room(total_active_users=1, new_users_per_minute=60, session_duration=1)
+        async with site.visitor() as first:
+            await first.get("/")
+        async with httpx.AsyncClient(base_url=site.url, headers={"host": "shop.example.com"}) as second:
+            queued = await second.get("/")
+            cookie = (cookie_of(queued) or "").split(";", 1)[0]
+            site.clock.advance(90)  # the first session is over: the second visitor's turn
+            page = await second.get("/", headers={"cookie": cookie})
+            favicon = await second.get("/favicon.ico", headers={"cookie": cookie})
+        assert page.json()["path"] == "/" and favicon.json()["path"] == "/favicon.ico"
+        assert site.state.snapshot(room_id, site.clock()).active == 1

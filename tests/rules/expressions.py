@@ -56,6 +56,17 @@ def quoted_literal(draw: st.DrawFn) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@st.composite
+def wildcard_pattern(draw: st.DrawFn) -> str:
+    """A valid wildcard pattern: no backslash but the two escapes, never two stars in a row."""
+    text = draw(st.text(alphabet="abcXYZ019 -_/.*", max_size=8))
+    while "**" in text:
+        text = text.replace("**", "*")
+    if draw(st.booleans()):
+        text += draw(st.sampled_from(["\\\\*", "\\\\\\\\"]))  # \\* and \\\\ in the quoted form
+    return f'"{text}"'
+
+
 ints = st.integers(-(2**40), 2**40).map(str) | st.sampled_from(["0x1f", "017", "0", "-3"])
 ipv4 = st.tuples(*[st.integers(0, 255)] * 4).map(lambda p: ".".join(map(str, p)))
 ipv6 = st.sampled_from(["::1", "2001:db8::1", "fe80::abcd", "::", "2001:db8:0:0:1:0:0:1", "::ffff:1.2.3.4"])
@@ -102,7 +113,7 @@ def predicate(draw: st.DrawFn) -> str:
             return f"{left} {op} {draw(string_literal())}"
         if form == 1:
             strict = draw(st.sampled_from(["", "strict "]))
-            return f"{left} {strict}wildcard {draw(string_literal())}"
+            return f"{left} {strict}wildcard {draw(wildcard_pattern())}"
         if form == 2:
             items = draw(st.lists(string_literal(), max_size=3))
             return f"{left} in {{{' '.join(items)}}}"

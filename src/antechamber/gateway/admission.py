@@ -220,11 +220,12 @@ class Admission:
             value = self.codec.seal(ticket, room_id=entry.room_id, name=entry.cookie_name)
             flags = cookie_flags(entry.cookie, visitor.secure)
             cookies = (room_cookie(entry.cookie_name, value, max_age_s(ticket, now), flags),)
-            if count and cookie_value is not None and opened is not None and _renewal(opened, ticket):
+            if count and cookie_value is not None and opened is not None and _carries_over(opened, ticket):
                 # Requests already in flight with the old cookie (a browser loading a page's
-                # assets in parallel) must not renew it again: each renewal moves the visitor
-                # to the new expiry bucket once more. From now on the old value opens to the
-                # renewed ticket, which needs no renewal, so they pass without a change.
+                # assets in parallel, or its favicon) must not act on it again: a renewal would
+                # move the visitor to the new expiry bucket once more, and a queued visitor just
+                # let in would take a second place (or be queued again, its slot lost). From now
+                # on the old value opens to the new ticket, so they pass without a change.
                 self._remember((cookie_value, entry.room_id, entry.cookie_name), ticket)
                 self._remember((value, entry.room_id, entry.cookie_name), ticket)
         widget = ""
@@ -328,14 +329,13 @@ class Admission:
         return self.codec.open(value, room_id=entry.room_id, name=entry.cookie_name, now_ms=now_ms)
 
 
-def _renewal(opened: Ticket, ticket: Ticket) -> bool:
-    """``ticket`` is ``opened``'s session with a later expiry (nothing else changed)."""
-    return (
-        opened.accepted_ms != 0
-        and ticket.accepted_ms == opened.accepted_ms
-        and ticket.arrival_ms == opened.arrival_ms
-        and ticket.expires_ms > opened.expires_ms
-    )
+def _carries_over(opened: Ticket, ticket: Ticket) -> bool:
+    """``ticket`` is ``opened``'s session renewed, or ``opened``'s queued visitor just let in."""
+    if ticket.arrival_ms != opened.arrival_ms or ticket.accepted_ms == 0:
+        return False
+    if opened.accepted_ms == 0:
+        return True  # admitted from the queue
+    return ticket.accepted_ms == opened.accepted_ms and ticket.expires_ms > opened.expires_ms
 
 
 def page_language(visitor: Visitor, config: RoomConfig) -> tuple[str, bytes | None]:
