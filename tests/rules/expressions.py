@@ -149,7 +149,8 @@ def predicate(draw: st.DrawFn) -> str:
             array = f"lower({array}[*])"
         return f"{fold}({array}[*] {draw(st.sampled_from(['eq', 'contains', '==']))} {draw(string_literal())})"
     name = draw(st.sampled_from(MAP_FIELDS))
-    return f"any({name}[{draw(quoted_literal())}][*] eq {draw(string_literal())})"
+    path = draw(st.sampled_from([f"[{draw(quoted_literal())}][*]", "[*][0]", "[*][*]"]))
+    return f"any({name}{path} eq {draw(string_literal())})"
 
 
 @st.composite

@@ -43,6 +43,7 @@ def geo_record(address: str) -> dict[str, Any]:
     return {key: value.encode() if isinstance(value, str) else value for key, value in GEO.get(address, {}).items()}
 
 
+B2 = [(b"b", b"2")]
 CASES: list[tuple[str, dict[str, Any], bool]] = [
     ('http.host eq "shop.example.com"', {}, True),
     ('http.host eq "Shop.example.com"', {}, False),  # comparisons are case-sensitive
@@ -65,6 +66,17 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ('http.request.headers["x-key"][0] ne "k1"', {}, False),  # a missing value makes any comparison false
     ('not http.request.headers["x-key"][0] eq "k1"', {}, True),
     ('any(http.request.headers.names[*] eq "x-key")', {"headers": [(b"x-key", b"1")]}, True),
+    # The whole map and one of its keys in one rule, in both orders.
+    (
+        'any(http.request.headers[*][0] eq "2") and http.request.headers["b"][0] eq "2"',
+        {"headers": [(b"b", b"2")]},
+        True,
+    ),
+    (
+        'http.request.headers["b"][0] eq "2" and any(http.request.headers[*][0] eq "2")',
+        {"headers": [(b"b", b"2")]},
+        True,
+    ),
     ('all(http.request.headers.values[*] ne "")', {"headers": [(b"a", b"1"), (b"b", b"")]}, False),
     ('http.request.uri.args["q"][0] eq "a b"', {"query_string": b"q=a+b"}, True),
     ('raw.http.request.uri.args["q"][0] eq "a+b"', {"query_string": b"q=a+b"}, True),

@@ -163,15 +163,14 @@ def _value(node: Value, context: RuleContext) -> Typed:
             return Typed(_field_type(node, context))
         case Index(base, key):
             typed = _value(base, context)
-            if typed.each:
-                raise ExpressionError("cannot index a [*] value; apply a function or compare it", node.at)
             container = typed.type
+            # Indexing a [*] value indexes each element (and [*] again flattens), as wirefilter does.
             if key is None and isinstance(container, Array | Map):
                 return Typed(container.element, each=True)
             if isinstance(key, int) and isinstance(container, Array):
-                return Typed(container.element)
+                return Typed(container.element, each=typed.each)
             if isinstance(key, bytes) and isinstance(container, Map):
-                return Typed(container.element)
+                return Typed(container.element, each=typed.each)
             shown = "*" if key is None else key if isinstance(key, int) else repr(key.decode("latin-1"))
             raise ExpressionError(f"cannot access index [{shown}] of type {container}", node.at)
         case Call():

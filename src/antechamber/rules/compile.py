@@ -239,16 +239,22 @@ class _Generator:
                 self.needed.setdefault(local, FIELD_SOURCES[name])
                 return local, False, False
             case Index(base, key):
-                code, _, _ = self.value(base)
+                if isinstance(key, bytes) and isinstance(base, FieldRef) and base.name in _ONE_KEY:
+                    # One key of a map: scan for it rather than build the whole map.
+                    lowered = key.lower() if base.name == "http.request.headers" else key
+                    return _ONE_KEY[base.name].format(self.constant(lowered)), False, True
+                code, each, _ = self.value(base)
+                if each:
+                    # Every element of a [*] value indexed in turn ([*] again flattens).
+                    var, item = self.temp(), self.temp()
+                    if key is None:
+                        return f"[{item} for {var} in {code} for {item} in _each({var})]", True, False
+                    pick = f"_index({var}, {key})" if isinstance(key, int) else f"_key({var}, {self.constant(key)})"
+                    return f"[{pick} for {var} in {code}]", True, False
                 if key is None:
                     return f"_each({code})", True, False
                 if isinstance(key, int):
                     return f"_index({code}, {key})", False, True
-                if isinstance(base, FieldRef) and base.name in _ONE_KEY:
-                    # One key of a map: scan for it rather than build the whole map.
-                    self.needed.pop(code, None)
-                    lowered = key.lower() if base.name == "http.request.headers" else key
-                    return _ONE_KEY[base.name].format(self.constant(lowered)), False, True
                 return f"_key({code}, {self.constant(key)})", False, True
             case Call(name, args):
                 return self._call(name, args)
