@@ -158,6 +158,7 @@ class TestLists:
             ({"kind": "ip"}, 1003, "name: this field is required"),
             ({"name": "office", "kind": "ip", "description": "x" * 501}, 1002, "description"),
             ({"name": "office", "kind": "ip", "description": 7}, 1002, "description"),
+            ({"name": "office", "kind": "ip", "description": "a\x00b"}, 1002, "NUL"),
         ],
     )
     async def test_bad_list_is_refused(self, api: Api, body: dict[str, Any], code: int, words: str) -> None:

@@ -36,8 +36,15 @@ def _check_list_name(value: str) -> str:
 
 
 ListName = Annotated[StrictStr, AfterValidator(_check_list_name)]
-Description = Annotated[StrictStr, Field(max_length=MAX_DESCRIPTION_LENGTH)]
-Comment = Annotated[StrictStr, Field(max_length=MAX_COMMENT_LENGTH)]
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000; refuse it on every store alike rather than fail on one.
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+Description = Annotated[StrictStr, Field(max_length=MAX_DESCRIPTION_LENGTH), AfterValidator(_no_nul)]
+Comment = Annotated[StrictStr, Field(max_length=MAX_COMMENT_LENGTH), AfterValidator(_no_nul)]
 Hex32 = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 
 
