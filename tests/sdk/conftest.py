@@ -180,3 +180,17 @@ def _no_sdk_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("CLOUDFLARE_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="module")
+def reader(api_server: ApiServer) -> Iterator[cloudflare.Cloudflare]:
+    """A client holding a read-only token."""
+    with api_server.client(api_server.read_token) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def zone_writer(api_server: ApiServer) -> Iterator[cloudflare.Cloudflare]:
+    """A client holding a write token limited to the example.com zone."""
+    with api_server.client(api_server.zone_token) as client:
+        yield client

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import cloudflare
-import pytest
 
 from tests.sdk.support import (
     ApiServer,
@@ -23,20 +22,6 @@ NO_CREDENTIALS = 10000
 FORBIDDEN = 10000
 INVALID_TOKEN = 9109
 OMIT_AUTH = {"Authorization": cloudflare.Omit()}
-
-
-@pytest.fixture(scope="module")
-def reader(api_server: ApiServer) -> Iterator[cloudflare.Cloudflare]:
-    """A client holding a read-only token."""
-    with api_server.client(api_server.read_token) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def zone_writer(api_server: ApiServer) -> Iterator[cloudflare.Cloudflare]:
-    """A client holding a write token limited to the example.com zone."""
-    with api_server.client(api_server.zone_token) as client:
-        yield client
 
 
 class TestAuthentication:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import cloudflare
@@ -34,20 +33,6 @@ def ips(cf: cloudflare.Cloudflare, api_server: ApiServer, list_id: str, **params
 def lists_snapshot(cf: cloudflare.Cloudflare, api_server: ApiServer) -> list[dict[str, Any]]:
     """Every list of the account as plain dicts, to compare before and after a refusal."""
     return [found.model_dump() for found in cf.rules.lists.list(account_id=api_server.account_id)]
-
-
-@pytest.fixture(scope="module")
-def reader(api_server: ApiServer) -> Iterator[cloudflare.Cloudflare]:
-    """A client holding a read-only token."""
-    with api_server.client(api_server.read_token) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def zone_writer(api_server: ApiServer) -> Iterator[cloudflare.Cloudflare]:
-    """A client holding a write token limited to one zone."""
-    with api_server.client(api_server.zone_token) as client:
-        yield client
 
 
 class TestLists:

@@ -173,7 +173,6 @@ def geo_record(request: RuleRequest, geo: GeoLookup | None) -> Mapping[str, Any]
 
 #: Helpers the generated code calls, by the name it uses.
 HELPERS: Mapping[str, Any] = {
-    "_header": header,
     "_joined": joined,
     "_decoded_path": decoded_path,
     "_uri": uri,
