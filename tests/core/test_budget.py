@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
+from antechamber.core.budget import fifo_refresh_s, free_slots, minute_cap, seconds_to_turn
 from antechamber.core.counters import RoomSnapshot
-from antechamber.core.decide import decide, fifo_window, free_slots, minute_cap
+from antechamber.core.decide import decide
 from antechamber.core.types import PACE_BURST_MS, Outcome
 from tests.core.harness import MINUTE, NO_FACTS, SECOND, T0, Room, Visitor, room_config
 
@@ -53,8 +54,9 @@ def test_free_slots_is_the_smaller_of_the_two_limits() -> None:
     assert free_slots(cfg, RoomSnapshot(now_ms=T0, active=990), T0) == 10
     assert free_slots(cfg, RoomSnapshot(now_ms=T0, active=1000), T0) == 0
     assert free_slots(cfg, RoomSnapshot(now_ms=T0, active=0), T0) == 301
-    assert free_slots(cfg, RoomSnapshot(now_ms=T0, admitted_last_minute=700), T0) == 0
-    assert free_slots(cfg, RoomSnapshot(now_ms=T0, admitted_last_minute=690), T0) == 10
+    # The minute cap: 1.02 × 600 in the last 61 whole seconds.
+    assert free_slots(cfg, RoomSnapshot(now_ms=T0, admitted_last_minute=612), T0) == 0
+    assert free_slots(cfg, RoomSnapshot(now_ms=T0, admitted_last_minute=602), T0) == 10
     # The schedule 40 s ahead of now is past the 30 s burst: nothing until it comes back within it.
     assert free_slots(cfg, RoomSnapshot(now_ms=T0, pace_tat_us=(T0 + 40 * SECOND) * 1000), T0) == 0
 
@@ -72,30 +74,43 @@ def test_a_reused_snapshot_with_folded_deltas_never_over_admits() -> None:
     assert admitted == 50 and snap.active == 50 and snap.waiting == 450
 
 
-def test_fifo_counts_sessions_about_to_end_as_free() -> None:
-    """A slot that frees while its owner has not refreshed yet goes to the next in line if another frees soon."""
-    room = Room(room_config(total_active_users=2, session_duration=1))
-    room.arrive()
-    room.advance(5 * SECOND)
-    room.arrive()  # the two sessions end at 60 s and 65 s
-    timeline = {6: "first arrives", 7: "second arrives", 26: "first", 42: "second", 46: "first", 62: "second"}
-    first, second = Visitor(), Visitor()
-    for t in range(6, 63):
-        room.now = T0 + t * SECOND
-        who = timeline.get(t, "")
-        if who.startswith("first"):
-            room.visit(first)
-        elif who.startswith("second"):
-            room.visit(second)
-    assert room.snapshot().expiring == 1 and not first.admitted
-    assert second.admitted  # `first` is ahead and present, but has not come back since the slot freed
-    room.now = T0 + 66 * SECOND
-    assert room.visit(first).outcome is Outcome.ORIGIN  # and gets the slot freed at 65 s
+def test_fifo_user_near_its_turn_is_told_to_come_back_sooner_and_gets_in_early() -> None:
+    """A FIFO user whose slot frees within 20 s is given a shorter refresh, and refreshing then lets it in."""
+    room = Room(room_config(total_active_users=1, session_duration=1))
+    room.arrive()  # its session ends at 60 s
+    waiting = Visitor()
+    room.advance(SECOND)
+    assert room.visit(waiting).outcome is Outcome.QUEUE
+    told: list[int] = []
+    while not waiting.admitted:
+        assert waiting.last is not None and waiting.last.info is not None
+        told.append(waiting.last.info.refresh_interval_seconds)
+        room.advance(told[-1] * SECOND)
+        room.visit(waiting)
+    assert told[0] == 20 and min(told) < 20
+    assert room.now < T0 + 63 * SECOND  # in within about a second or two of the slot freeing at 60 s
 
 
-def test_fifo_lookahead_never_reaches_past_the_ending_sessions() -> None:
-    """Without sessions about to end the FIFO window is the free slots exactly."""
+def test_random_early_refresh_wins_nothing_even_with_free_slots() -> None:
+    """Under random queueing a refresh sooner than 20 s is not a draw: coming back often cannot raise the odds."""
+    room = Room(room_config(total_active_users=1, session_duration=1, queueing_method="random"))
+    room.arrive()  # its session ends at 60 s
+    waiting = Visitor()
+    room.advance(SECOND)
+    room.visit(waiting)
+    room.advance(49 * SECOND)
+    assert room.visit(waiting).reason == "queued"  # counted at 50 s, while the room is full
+    for _ in range(19):  # 51 s .. 69 s: the slot is free from 60 s on
+        room.advance(SECOND)
+        assert room.visit(waiting).reason == "early" and not waiting.admitted
+
+
+def test_seconds_to_turn_counts_the_users_in_front_past_the_free_slots() -> None:
+    """Zero while the free slots cover everyone in front; then one outflow interval per user, to the slot before."""
     cfg = room_config(total_active_users=10, new_users_per_minute=1000)
-    snap = RoomSnapshot(now_ms=T0, active=9)
-    assert fifo_window(cfg, snap, T0) == free_slots(cfg, snap, T0) == 1
-    assert fifo_window(cfg, RoomSnapshot(now_ms=T0, active=9, expiring=3), T0) == 4
+    snap = RoomSnapshot(now_ms=T0, active=8)  # two free slots
+    assert seconds_to_turn(cfg, snap, 1, T0, 60.0) == 0.0  # its turn
+    assert seconds_to_turn(cfg, snap, 2, T0, 60.0) == 0.0  # next: the slot before its own is free
+    assert seconds_to_turn(cfg, snap, 3, T0, 60.0) == 1.0
+    assert seconds_to_turn(cfg, snap, 32, T0, 60.0) == 30.0
+    assert [fifo_refresh_s(t) for t in (0.0, 0.4, 3.7, 19.9, 20.0, 300.0)] == [1, 1, 3, 19, 20, 20]

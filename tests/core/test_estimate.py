@@ -34,17 +34,18 @@ def test_measured_outflow_replaces_the_prior_as_history_builds() -> None:
     """In a full room the seconds when people waited measure the outflow; the rest of the window keeps the prior."""
     cfg = room_config(total_active_users=1000, new_users_per_minute=500)  # prior 200/min
     assert outflow_per_minute(cfg, RoomSnapshot()) == 200
-    # 50 per minute measured, over the whole window and in the last minute alike
-    full = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S, admitted_open=250, admitted_last_minute=50)
-    assert outflow_per_minute(cfg, full) == pytest.approx(50)
-    half = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S // 2, admitted_open=125, admitted_last_minute=50)
-    assert outflow_per_minute(cfg, half) == pytest.approx((50 + 200) / 2)
+    # 60 per minute measured, over the whole window and in the last minute alike (the cap's 61 s hold 61)
+    full = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S, admitted_open=300, admitted_last_minute=61)
+    assert outflow_per_minute(cfg, full) == pytest.approx(60)
+    half = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S // 2, admitted_open=150, admitted_last_minute=61)
+    assert outflow_per_minute(cfg, half) == pytest.approx((60 + 200) / 2)
 
 
 def test_the_last_minute_weighs_a_quarter_of_the_measured_outflow() -> None:
     """The measured turnover leans towards the last minute's admissions by OUTFLOW_RECENT_WEIGHT."""
     cfg = room_config(total_active_users=1000, new_users_per_minute=5000)
-    snap = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S, admitted_open=500, admitted_last_minute=300)
+    # 300 a minute recently: the last minute's count spans the minute cap's 61 whole seconds.
+    snap = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S, admitted_open=500, admitted_last_minute=305)
     expected = (1 - OUTFLOW_RECENT_WEIGHT) * 100 + OUTFLOW_RECENT_WEIGHT * 300
     assert turnover_per_minute(cfg, snap) == pytest.approx(expected)
     assert OUTFLOW_RECENT_WEIGHT == 0.25
@@ -62,8 +63,8 @@ def test_new_users_per_minute_binds_while_the_room_has_space() -> None:
 def test_a_full_room_is_estimated_from_its_turnover() -> None:
     """At total_active_users the outflow is the measured turnover, however large new_users_per_minute is."""
     cfg = room_config(total_active_users=1000, new_users_per_minute=5000, session_duration=3)
-    snap = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S, admitted_open=1100, admitted_last_minute=220)
-    assert outflow_per_minute(cfg, snap) == pytest.approx(220)
+    snap = RoomSnapshot(active=1000, open_seconds=OUTFLOW_WINDOW_S, admitted_open=1200, admitted_last_minute=244)
+    assert outflow_per_minute(cfg, snap) == pytest.approx(240)
 
 
 def test_first_exit_waits_for_the_sessions_that_filled_the_room() -> None:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from antechamber.core.decide import fifo_window, free_slots, minute_cap
+from antechamber.core.budget import free_slots, minute_cap
 from antechamber.core.ticket import Ticket
 from antechamber.core.types import (
     BUCKET_MS,
@@ -127,13 +127,13 @@ def test_invariants_hold_under_any_traffic(
 
 
 def _assert_earlier_users_fit(visitors: list[Visitor], admitted: Visitor, room: Room, post: object) -> None:
-    """Every present queued user placed in an earlier second than the admitted one is still within the FIFO window.
+    """Every present queued user placed in an earlier second than the admitted one still fits the free slots.
 
     Users who stopped refreshing keep their place but reserve nothing while away.
     """
     assert admitted.ticket is not None
     snap = room.snapshot()
-    window = fifo_window(room.config, snap, room.now)
+    window = free_slots(room.config, snap, room.now)
     for other in visitors:
         t = other.ticket
         present = t is not None and (t.refresh_bucket + 1) * REFRESH_BUCKET_MS + PRESENT_MS > room.now

@@ -30,6 +30,23 @@ class TestFifo:
         cookie = cookie_of(queued)
         assert cookie is not None and "Max-Age=300" in cookie
 
+    async def test_the_first_in_line_is_asked_back_when_its_turn_comes(self, site: Site) -> None:
+        """Refresh (header, meta and JSON alike) is 20 s far from one's turn, the time left near it, 1 s at it."""
+        await site.add_room(
+            total_active_users=1, new_users_per_minute=60, session_duration=1, json_response_enabled=True
+        )
+        async with site.visitor() as holder, site.visitor(accept="application/json") as first:
+            await holder.get("/")  # the holder's session ends one minute on
+            site.clock.advance(1)
+            far = await first.get("/")
+            site.clock.advance(44)  # 15 s before the session ends
+            near = await first.get("/")
+            site.clock.advance(10)  # 5 s before: exits that close are a room's ordinary turnover
+            at_turn = await first.get("/")
+        assert "20" == far.headers["refresh"] == str(far.json()["cfWaitingRoom"]["refreshIntervalSeconds"])
+        assert "15" == near.headers["refresh"] == str(near.json()["cfWaitingRoom"]["refreshIntervalSeconds"])
+        assert "1" == at_turn.headers["refresh"]
+
     async def test_status_429_adds_retry_after(self, site: Site) -> None:
         """queueing_status_code 429 is used, with Retry-After: 20."""
         await site.add_room(total_active_users=1, new_users_per_minute=60, queueing_status_code=429)

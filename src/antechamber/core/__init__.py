@@ -4,7 +4,8 @@
 - :mod:`.config`: ``RoomSettings``, ``EventSettings``, ``effective_config``, ``next_change_ms``.
 - :mod:`.ticket`: ``Ticket``, the cookie's plaintext.
 - :mod:`.counters`: ``RoomSnapshot``, ``Deltas``, ``merge_deltas``, ``QueueView``.
-- :mod:`.decide`: ``decide``, ``Decision``, ``free_slots``.
+- :mod:`.decide`: ``decide``, ``Decision``.
+- :mod:`.budget`: ``free_slots``, ``minute_cap``, ``fifo_window``: how many new users may go in now.
 - :mod:`.info`: ``QueueInfo`` (the ``cfWaitingRoom`` fields) and ``build_info``.
 - :mod:`.estimate`: outflow, FIFO and random wait estimates, English wording.
 - :mod:`.cookie`: ``CookieCodec``, ``KeyRing``, ``cookie_name``.

@@ -126,14 +126,15 @@ class RoomSnapshot:
 
     ``active``: sessions not yet expired. ``waiting``: queued users holding a
     place; ``present``: of them, those who refreshed within ``PRESENT_MS`` (only
-    they block the line and enter the lottery odds). ``admitted_last_minute``: new users let in during the last 60 s.
+    they block the line and enter the lottery odds). ``admitted_last_minute``:
+    new users let in during the last ``CAP_WINDOW_S`` (61) whole seconds.
     ``pace_tat_us``: the paced budget's theoretical arrival time (GCRA, in
     microseconds so that the per-admission interval 60 s / ``new_users_per_minute``
     keeps its precision).
     ``open_seconds`` / ``admitted_open``: of the last ``OUTFLOW_WINDOW_S``, the
     seconds in which queued users were trying to get in, and the users let in
     while others were waiting; together they measure the outflow.
-    ``expiring``: sessions counted in ``active`` that end within ``FIFO_LOOKAHEAD_MS``.
+    ``expiring``: sessions counted in ``active`` that end within ``EXPIRING_WINDOW_MS``.
 
     ``allowance`` and ``pool`` are for a node that shares the room with others
     (the Redis backend): ``allowance`` is how many users this node may still

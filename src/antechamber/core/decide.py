@@ -12,17 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from antechamber.core.budget import free_slots
 from antechamber.core.counters import NO_DELTAS, Deltas, RoomSnapshot
 from antechamber.core.estimate import outflow_per_minute
 from antechamber.core.info import QueueInfo, Wait, build_info, queue_is_full
 from antechamber.core.ticket import FLAG_NO_RENEW, FLAG_PLACED, FLAG_SHUFFLED, Ticket, event_tag
 from antechamber.core.types import (
     BUCKET_MS,
-    FIFO_LOOKAHEAD_MS,
-    FIFO_MINUTE_CAP_SLACK_MS,
-    MINUTE_CAP_SLACK_MS,
     MINUTE_MS,
-    PACE_BURST_MS,
     PRESENT_MS,
     REFRESH_BUCKET_MS,
     REFRESH_INTERVAL_MS,
@@ -40,7 +37,7 @@ Reason = Literal[
     "passthrough",  # admitted by the passthrough method
     "admitted",  # admitted from the queue (or straight in)
     "queued",  # counted refresh, not admitted
-    "early",  # refresh sooner than 20 s after the last counted one: ignored
+    "early",  # refresh sooner than 20 s after the last counted one: not counted (FIFO: in if it is its turn)
     "full",  # queue full: no place yet
     "queue_all",  # queue_all: held
     "prequeue",  # event prequeue: held
@@ -68,76 +65,6 @@ class Decision:
 
 _SUSPENDED = Decision(Outcome.BYPASS, None, NO_DELTAS, None, "suspended")
 _BYPASS = Decision(Outcome.BYPASS, None, NO_DELTAS, None, "bypass")
-
-
-def minute_cap(config: RoomConfig) -> int:
-    """The most new users the last 60 whole seconds may hold before admissions stop.
-
-    ``new_users_per_minute`` plus ``MINUTE_CAP_SLACK_MS`` worth, so that no
-    60 s interval, even one straddling the counters' seconds, holds more than
-    about 1.02 × the budget; FIFO plus ``FIFO_MINUTE_CAP_SLACK_MS`` worth.
-    """
-    nupm = config.new_users_per_minute
-    slack = FIFO_MINUTE_CAP_SLACK_MS if config.queueing_method == "fifo" else MINUTE_CAP_SLACK_MS
-    return nupm + nupm * slack // MINUTE_MS
-
-
-def _new_user_budget(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
-    """The paced new-user budget on its own (active users aside): 0 while the minute cap is reached."""
-    by_minute = minute_cap(config) - snapshot.admitted_last_minute
-    if by_minute <= 0:
-        return 0
-    now_us = now_ms * 1000
-    slack = now_us + PACE_BURST_MS * 1000 - max(snapshot.pace_tat_us, now_us)
-    if slack < 0:
-        return 0
-    interval = (MINUTE_MS * 1000) // config.new_users_per_minute
-    by_pace = slack // interval + 1 if interval else by_minute
-    if config.queueing_method == "fifo":
-        # The first by_pace users in line may all refresh at once: all of them must fit under the cap.
-        return min(by_pace, by_minute)
-    return by_pace
-
-
-def free_slots(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
-    """New users that may be let in now: min(active headroom, paced new-user budget), 0 at the minute cap.
-
-    The budget is a GCRA: one admission every 60 s / ``new_users_per_minute``
-    with up to ``PACE_BURST_MS`` of it spent at once; in steady state that is
-    exactly ``new_users_per_minute``. Its unspent part is the slots held for
-    queued users who take up to 20 s to come back. The minute cap
-    (:func:`minute_cap`) bounds every 60 s, the first minute after a quiet
-    spell included. Random queueing only stops at the cap: the odds come from
-    the held slots, so the last minute running close to the budget does not
-    thin them out. FIFO also keeps the held slots under the cap, since the
-    users they are held for may all come back at once.
-    """
-    by_active = config.total_active_users - snapshot.active
-    if by_active <= 0:
-        return 0
-    return min(by_active, _new_user_budget(config, snapshot, now_ms))
-
-
-def fifo_window(config: RoomConfig, snapshot: RoomSnapshot, now_ms: int) -> int:
-    """How far down the FIFO line slots are free now or free up within ``FIFO_LOOKAHEAD_MS``.
-
-    A slot freed by an ending session is reserved for the first present users
-    in line, who need up to 20 s (10 s on average) to refresh and claim it.
-    Counting the sessions that end meanwhile as free too lets a user a few
-    places further back take a slot that would otherwise sit idle; the one it
-    was reserved for gets the next. Order can slip by that many places, never
-    more. Only the active-users limit looks ahead, and never past the new-user
-    budget or the minute cap: the paced budget already banks unclaimed slots
-    (see :func:`free_slots`).
-    """
-    free = free_slots(config, snapshot, now_ms)
-    if not snapshot.expiring:
-        return free
-    by_active = config.total_active_users - snapshot.active
-    budget = _new_user_budget(config, snapshot, now_ms)
-    if budget < by_active:
-        return free  # the new-user budget binds, not the active users
-    return min(budget, by_active + snapshot.expiring)
 
 
 def decide(
@@ -196,6 +123,13 @@ def decide(
     if method == "reject":
         return _reject(config, snapshot, ticket, now_ms)
     if not counted:
+        if method == "fifo" and ticket.placed:
+            # The place is fixed by arrival, so coming back early cannot move a FIFO user
+            # ahead; it only claims the slot sooner once its turn comes (the page tells
+            # users whose turn is near to come back sooner than in 20 s).
+            turn = _turn(config, snapshot, ticket, now_ms, rng, queue_open=True)
+            if turn is not None:
+                return turn
         rate = outflow_per_minute(config, snapshot)
         full = queue_is_full(config, snapshot, rate)
         info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=full, rate=rate)
@@ -231,28 +165,9 @@ def _attempt(
     """A counted refresh (or first arrival) under fifo or random: admit or keep queued."""
     placed = ticket.placed
     queue_open = placed or snapshot.waiting > 0
-    free = free_slots(config, snapshot, now_ms)
-    if free > 0:
-        if config.queueing_method == "random":
-            # One lottery draw per counted refresh. Present users draw at a rate of
-            # contenders per 20 s; odds free / contenders would hand the free slots
-            # out over a whole refresh interval while more budget arrives, so
-            # the odds are scaled to hand them out within FIFO_LOOKAHEAD_MS.
-            counted = placed and now_ms - ticket.refresh_ms < PRESENT_MS
-            contenders = snapshot.present + (0 if counted else 1)
-            win = rng.random() * contenders * FIFO_LOOKAHEAD_MS < free * REFRESH_INTERVAL_MS
-        else:
-            # FIFO: in when everyone present who arrived in an earlier second fits in the free slots.
-            ahead = snapshot.queue.ahead(ticket.position_s) if placed else snapshot.present
-            win = ahead < free or ahead < fifo_window(config, snapshot, now_ms)
-        if win:
-            allowance = snapshot.allowance
-            if allowance is None or allowance > 0:
-                return _admit(config, ticket, now_ms, "admitted", queue_open=queue_open)
-            if snapshot.pool:
-                # Nothing is counted: the caller draws a slot and decides again.
-                info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE)
-                return Decision(Outcome.QUEUE, ticket, NO_DELTAS, info, "draw")
+    turn = _turn(config, snapshot, ticket, now_ms, rng, queue_open=queue_open)
+    if turn is not None:
+        return turn
     if challenge_first:
         # Admitted straight in when the room has room (as above); a line only after the challenge.
         return _hold_for_challenge(config, snapshot, ticket, now_ms, Wait.ESTIMATE, Deltas(queue_open=queue_open))
@@ -266,7 +181,40 @@ def _attempt(
         return Decision(Outcome.QUEUE, ticket, deltas, info, "full")
     ticket, waiting = _place(ticket, now_ms)
     info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE, full=full, rate=rate)
-    return Decision(Outcome.QUEUE, ticket, Deltas(waiting=waiting, queue_open=True, moves_visitor=True), info, "queued")
+    deltas = Deltas(waiting=waiting, queue_open=True, moves_visitor=True)
+    return Decision(Outcome.QUEUE, ticket, deltas, info, "queued")
+
+
+def _turn(
+    config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int, rng: Random, *, queue_open: bool
+) -> Decision | None:
+    """The admission (or the draw from the shared pool) if the visitor's turn has come, else None."""
+    free = free_slots(config, snapshot, now_ms)
+    if free <= 0:
+        return None
+    placed = ticket.placed
+    if config.queueing_method == "random":
+        # One lottery draw per counted refresh. Present users draw at a rate of
+        # contenders per 20 s; odds free / contenders would hand the free slots
+        # out over a whole refresh interval while more budget arrives, so
+        # the odds are scaled to hand them out within half an interval.
+        counted = placed and now_ms - ticket.refresh_ms < PRESENT_MS
+        contenders = snapshot.present + (0 if counted else 1)
+        win = rng.random() * contenders * (REFRESH_INTERVAL_MS // 2) < free * REFRESH_INTERVAL_MS
+    else:
+        # FIFO: in when everyone present who arrived in an earlier second fits in the free slots.
+        ahead = snapshot.queue.ahead(ticket.position_s) if placed else snapshot.present
+        win = ahead < free
+    if not win:
+        return None
+    allowance = snapshot.allowance
+    if allowance is None or allowance > 0:
+        return _admit(config, ticket, now_ms, "admitted", queue_open=queue_open)
+    if snapshot.pool:
+        # Nothing is counted: the caller draws a slot and decides again.
+        info = build_info(config, snapshot, ticket, now_ms, Wait.ESTIMATE)
+        return Decision(Outcome.QUEUE, ticket, NO_DELTAS, info, "draw")
+    return None
 
 
 def _new_ticket(config: RoomConfig, now_ms: int, rng: Random) -> Ticket:

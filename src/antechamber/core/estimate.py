@@ -15,6 +15,7 @@ import math
 
 from antechamber.core.counters import RoomSnapshot
 from antechamber.core.types import (
+    CAP_WINDOW_S,
     MINUTE_MS,
     OUTFLOW_RECENT_WEIGHT,
     OUTFLOW_WINDOW_S,
@@ -54,7 +55,7 @@ def turnover_per_minute(config: RoomConfig, snapshot: RoomSnapshot) -> float:
         return prior
     measured = snapshot.admitted_open * 60 / open_s
     if open_s >= 60:
-        recent = snapshot.admitted_last_minute
+        recent = snapshot.admitted_last_minute * 60 / CAP_WINDOW_S  # it spans the cap's 61 s
         measured = (1 - OUTFLOW_RECENT_WEIGHT) * measured + OUTFLOW_RECENT_WEIGHT * recent
     if snapshot.active < config.total_active_users:
         measured *= config.total_active_users / max(1, snapshot.active)

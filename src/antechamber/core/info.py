@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from antechamber.core.budget import fifo_refresh_s, seconds_to_turn
 from antechamber.core.counters import RoomSnapshot
 from antechamber.core.estimate import (
     fifo_wait_ms,
@@ -138,6 +139,7 @@ def build_info(
     known = wait is Wait.ESTIMATE and (ticket.placed or not full)
     p25 = p50 = p75 = 0
     wait_ms: int | None = None
+    refresh_s = 0 if wait is Wait.REJECT else REFRESH_INTERVAL_S
     formatted = UNAVAILABLE
     if known:
         if rate is None:
@@ -153,6 +155,8 @@ def build_info(
             if ticket.placed:
                 # Order inside one second is not kept: count half of the same-second crowd as ahead.
                 ahead = snapshot.queue.ahead(ticket.position_s)
+                turn_ms = first_exit + 1000 * seconds_to_turn(config, snapshot, ahead, now_ms, rate)
+                refresh_s = fifo_refresh_s(turn_ms / 1000)
                 same = snapshot.queue.ahead(ticket.position_s + 1) - ahead
                 ahead += max(0, same - 1) // 2
             else:
@@ -183,7 +187,7 @@ def build_info(
         queue_is_full=full,
         queue_all=config.queue_all,
         last_updated_ms=ticket.refresh_ms or now_ms,
-        refresh_interval_seconds=0 if wait is Wait.REJECT else REFRESH_INTERVAL_S,
+        refresh_interval_seconds=refresh_s,
         queueing_method=method,
         is_event_active=event is not None,
         is_event_prequeueing=prequeueing,

@@ -41,26 +41,23 @@ PRESENT_MS = 2 * REFRESH_INTERVAL_MS + 5_000
 #: interval, otherwise slots reserved for queued users who have not refreshed
 #: yet would be lost and the budget under-used.
 PACE_BURST_MS = 30_000
-#: The cap on new users in any 60 s: ``new_users_per_minute`` plus this much of
-#: it (DESIGN section 5 allows 1.02 × the budget, i.e. 1.2 s worth). It is
-#: checked on the admissions of the last 60 whole seconds, and a 60 s interval
-#: can overlap 61 of them, so one second's worth is left for the partial one:
-#: 1.2 s - 1 s. The cap is a gate: the slots the pace holds for queued users
-#: who have not refreshed yet are not counted against it.
-MINUTE_CAP_SLACK_MS = 200
-#: FIFO's cap instead, which the slots held for the first users in line must
-#: fit under as well: they may all refresh in the same instant, and only a
-#: cap that lets all of them in keeps FIFO to the second (otherwise whoever
-#: refreshes first would go in, not whoever is first). Those held slots wait
-#: 10 s on average (half a refresh interval) for their users, so a cap of
-#: 1.02 × ``new_users_per_minute`` would leave over a tenth of the budget
-#: unused (87 % capacity use in the simulator); this much room keeps it at 97 %
-#: or more (8 s: 96 %). The pace keeps the long-run rate at the budget; single
-#: 60 s windows may reach the cap (docs/SIMULATION.md).
-FIFO_MINUTE_CAP_SLACK_MS = 10_000
-#: FIFO counts as free the slots that free up within this time (half a refresh
-#: interval: how long a slot waits on average for the user it is reserved for).
-FIFO_LOOKAHEAD_MS = REFRESH_INTERVAL_MS // 2
+#: The cap on new users in any 60 s is checked on the admissions of this many
+#: whole seconds: a 60 s interval can touch 61 of them (its first and last
+#: partly), so a cap on every 61 whole seconds bounds every real 60 s too.
+CAP_WINDOW_S = 61
+#: The cap itself: ``new_users_per_minute`` plus this much of it (DESIGN
+#: section 5 allows 1.02 × the budget). In steady state the pace puts 61/60 of
+#: the budget in 61 seconds, so 0.33 % is left for a burst. The cap is a gate:
+#: the slots the pace holds for queued users who have not refreshed yet are
+#: not counted against it (FIFO excepted, see :mod:`antechamber.core.budget`).
+MINUTE_CAP_SLACK_MS = 1_200
+#: The shortest refresh interval a FIFO user whose turn is near is given
+#: (see :func:`antechamber.core.budget.fifo_refresh_s`).
+FIFO_REFRESH_MIN_S = 1
+#: ``RoomSnapshot.expiring`` counts the sessions that end within this time: a
+#: full room with none has its first exits still ahead (see
+#: :func:`antechamber.core.estimate.first_exit_ms`).
+EXPIRING_WINDOW_MS = REFRESH_INTERVAL_MS // 2
 #: A valid session's expiry is pushed forward only when it moves by at least
 #: this much, so parallel requests of one page rarely all emit a counter move.
 RENEW_STEP_MS = 5_000

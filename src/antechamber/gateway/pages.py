@@ -25,7 +25,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _HTML = b"text/html; charset=utf-8"
 _JSON = b"application/json"
-_REFRESH = str(REFRESH_INTERVAL_S).encode()
+# Header values for every refresh interval a queue page can carry (FIFO users near their turn get less than 20 s).
+_REFRESH = tuple(str(seconds).encode() for seconds in range(REFRESH_INTERVAL_S + 1))
 _LANGUAGES = frozenset(SUPPORTED_LANGUAGES)
 _LANGUAGES_LOWER = {lang.lower(): lang for lang in SUPPORTED_LANGUAGES}
 
@@ -153,10 +154,11 @@ def queue_reply(
         body = _pages.page(config, info, language, turnstile_html)
         content_type = _HTML
     headers: Headers = [(b"content-type", content_type), (b"cache-control", b"no-store")]
+    refresh = _REFRESH[min(info.refresh_interval_seconds or REFRESH_INTERVAL_S, REFRESH_INTERVAL_S)]
     if not reject:
-        headers.append((b"refresh", _REFRESH))
+        headers.append((b"refresh", refresh))
     if code == 429:
-        headers.append((b"retry-after", _REFRESH))
+        headers.append((b"retry-after", refresh))
     return Reply(code, body, headers)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from antechamber.core.counters import RoomSnapshot
 from antechamber.core.info import QueueInfo
-from antechamber.core.types import MINUTE_MS, RequestFacts, RoomConfig
+from antechamber.core.types import MINUTE_MS, REFRESH_INTERVAL_S, RequestFacts, RoomConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,8 @@ class CoreBinding:
     wait_p75: Callable[[Any], float | None] | None = None
     #: Release what the binding holds (connections, an event loop) once the run is over.
     close: Callable[[], None] | None = None
+    #: From a queue response's info: the ``Refresh`` it asks for, in seconds.
+    refresh_seconds: Callable[[Any], int] | None = None
 
 
 def counts(snapshot: RoomSnapshot) -> tuple[int, int]:
@@ -48,6 +50,11 @@ def wait_estimate(info: QueueInfo | None) -> tuple[float, float] | None:
         return None
     unrounded = info.wait_time if info.estimated_wait_ms is None else info.estimated_wait_ms / MINUTE_MS
     return float(info.wait_time), float(unrounded)
+
+
+def refresh_seconds(info: QueueInfo | None) -> int:
+    """The queue page's ``Refresh``: 20 s, less for a FIFO user whose turn is near."""
+    return REFRESH_INTERVAL_S if info is None else info.refresh_interval_seconds
 
 
 def _wait_p75(info: QueueInfo | None) -> float | None:
@@ -85,4 +92,5 @@ def real_core() -> CoreBinding:
         wait_estimate=wait_estimate,
         cookie_roundtrip=_cookie_roundtrip(),
         wait_p75=_wait_p75,
+        refresh_seconds=refresh_seconds,
     )

@@ -30,7 +30,8 @@ _VISITOR_MASK = (1 << _VISITOR_BITS) - 1
 MAX_VISITORS = 1 << _VISITOR_BITS
 _REFRESH, _BROWSE = 1, 2
 
-#: The queue page's ``Refresh: 20``; an on-time browser adds up to a second of latency.
+#: The queue page's ``Refresh`` for a core that does not say (the real one asks for less than
+#: 20 s when a FIFO user's turn is near); an on-time browser adds up to a second of latency.
 REFRESH_MS = 20_000
 _LATENCY_MS = 1_000
 _PROGRESS_EVERY_MS = 5 * 60_000
@@ -140,7 +141,7 @@ def simulate_crowd(
     rand, expovariate = behaviour_rng.random, behaviour_rng.expovariate
     core_rng = random.Random(seed + 1)
     decide, snapshot, apply = core.decide, core.snapshot, core.apply
-    wait_estimate, wait_p75 = core.wait_estimate, core.wait_p75
+    wait_estimate, wait_p75, refresh_seconds = core.wait_estimate, core.wait_p75, core.refresh_seconds
     estimate_p75 = record.estimate_p75_minutes
     cookie_roundtrip = core.cookie_roundtrip
     estimate_raw = record.estimate_raw_minutes
@@ -211,7 +212,8 @@ def simulate_crowd(
                 close_session(v)
                 record.requeued += 1
             kind = behaviour[v]
-            delay = REFRESH_MS + int(rand() * _LATENCY_MS)
+            delay = refresh_seconds(decision.info) * 1000 if refresh_seconds else REFRESH_MS
+            delay += int(rand() * _LATENCY_MS)
             if kind == LATE:
                 delay += int(expovariate(late_rate))
             elif kind == ABANDON and t + delay - first_queue[v] > patience[v]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from antechamber.core.decide import Decision, decide
 from antechamber.core.types import Random, RequestFacts, RoomConfig
-from antechamber.sim.binding import CoreBinding, counts, wait_estimate
+from antechamber.sim.binding import CoreBinding, counts, refresh_seconds, wait_estimate
 from antechamber.state.redis import RedisState
 
 
@@ -112,6 +112,7 @@ def nodes_core(nodes: Nodes) -> CoreBinding:
         counts=counts,
         wait_estimate=wait_estimate,
         close=nodes.close,
+        refresh_seconds=refresh_seconds,
     )
 
 

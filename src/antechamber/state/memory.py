@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from antechamber.core.counters import Deltas, RoomSnapshot
-from antechamber.core.types import BUCKET_MS, FIFO_LOOKAHEAD_MS, OUTFLOW_WINDOW_S
+from antechamber.core.types import BUCKET_MS, CAP_WINDOW_S, EXPIRING_WINDOW_MS, OUTFLOW_WINDOW_S
 from antechamber.state import snapshot_file
 from antechamber.state.base import StateHealth
 from antechamber.state.snapshot_file import RoomRecord, Saved, SnapshotError
@@ -31,7 +31,7 @@ from antechamber.state.waiting import WaitingCounters
 logger = logging.getLogger(__name__)
 
 _RING = OUTFLOW_WINDOW_S  # seconds of admission history
-_MINUTE_S = 60
+_MINUTE_S = CAP_WINDOW_S
 #: Past this gap it is cheaper to scan the expiry keys than every second.
 _SCAN_LIMIT = 4096
 
@@ -91,7 +91,7 @@ class _Room:
                     self.open[slot] = False
                 adm[slot] = self.adm_open[slot] = 0
             if now_s - self.ring_s < _MINUTE_S:
-                # Seconds leaving the last minute: (ring_s - 59) .. (now_s - 60).
+                # Seconds leaving the cap's window: (ring_s - 60) .. (now_s - 61).
                 for s in range(self.ring_s - _MINUTE_S + 1, now_s - _MINUTE_S + 1):
                     self.adm_minute -= adm[s % _RING]
             else:
@@ -139,12 +139,12 @@ class _Room:
         return room
 
     def expiring(self, now_ms: int) -> int:
-        """Sessions ending within the FIFO lookahead (their expiry second is that close)."""
+        """Sessions ending within ``EXPIRING_WINDOW_MS`` (their expiry second is that close)."""
         if not self.active_total:
             return 0
         get = self.active.get
         now_s = now_ms // BUCKET_MS
-        return sum(get(s, 0) for s in range(now_s, (now_ms + FIFO_LOOKAHEAD_MS) // BUCKET_MS + 1))
+        return sum(get(s, 0) for s in range(now_s, (now_ms + EXPIRING_WINDOW_MS) // BUCKET_MS + 1))
 
     def apply(self, deltas: Deltas, now_ms: int) -> None:
         if self._duplicate(deltas):

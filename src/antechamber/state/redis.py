@@ -37,8 +37,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from antechamber.background import cancel_and_wait
+from antechamber.core.budget import free_slots
 from antechamber.core.counters import Deltas, RoomSnapshot
-from antechamber.core.decide import free_slots
 from antechamber.core.types import RoomConfig
 from antechamber.state.base import FailurePolicy, StateHealth
 from antechamber.state.replica import Replica, parse_sync_reply
@@ -354,7 +354,10 @@ class RedisState:
                 send.room.replica.absorb(view, now)
                 logger.debug(
                     "synced: sent %s admitted, grant %d, active %d, waiting %d",
-                    [d.admitted for _, d in send.batches], view.grant, view.active, view.waiting,
+                    [d.admitted for _, d in send.batches],
+                    view.grant,
+                    view.active,
+                    view.waiting,
                 )
         self.synced_ms = now
 
@@ -495,4 +498,3 @@ class RedisState:
     def memory_bytes(self) -> int:
         """This node's replicas (the shared counters live in Redis)."""
         return sum(room.replica.memory_bytes() for room in self._rooms.values())
-

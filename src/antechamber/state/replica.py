@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from antechamber.core.counters import Deltas, FrozenQueue, RoomSnapshot
-from antechamber.core.types import BUCKET_MS, FIFO_LOOKAHEAD_MS
+from antechamber.core.types import BUCKET_MS, EXPIRING_WINDOW_MS
 
 #: A node that lost the store keeps to this fraction of its share of the slots
 #: the last known totals free up, so nodes that cannot see each other stay under the limits.
@@ -188,7 +188,7 @@ class Replica:
         seconds = view.expiry_seconds
         cumulative = self._expiry_cumulative
         ended = cumulative[bisect_left(seconds, now_s)]
-        expiring = cumulative[bisect_right(seconds, (now_ms + FIFO_LOOKAHEAD_MS) // BUCKET_MS)] - ended
+        expiring = cumulative[bisect_right(seconds, (now_ms + EXPIRING_WINDOW_MS) // BUCKET_MS)] - ended
         active = view.active - ended
         waiting, present = view.waiting, view.present
         admitted_minute, admitted_open, tat = view.admitted_last_minute, view.admitted_open, view.pace_tat_us

@@ -17,6 +17,7 @@ local REFRESH_MS = 10000
 local HOLD_MS = 300000
 local PRESENT_MS = 45000
 local OUTFLOW_S = 300
+local CAP_WINDOW_S = 61
 local NODE_STALE_MS = 5000
 local NODE_GONE_MS = 3600000
 local META_TTL_MS = 7200000
@@ -204,7 +205,7 @@ out[#out + 1] = present
 out[#out + 1] = #rows / 3
 for j = 1, #rows do out[#out + 1] = rows[j] end
 
--- Admission history: the last minute, and the outflow window.
+-- Admission history: the minute cap's 61 whole seconds (CAP_WINDOW_S in core/types.py), and the outflow window.
 local flow = redis.call('HGETALL', KEYS[3])
 local adm_minute, open_seconds, adm_open = 0, 0, 0
 for j = 1, #flow, 2 do
@@ -215,7 +216,7 @@ for j = 1, #flow, 2 do
   else
     local kind = string.sub(f, 1, 1)
     local n = tonumber(flow[j + 1])
-    if kind == 'a' and s > now_s - 60 then
+    if kind == 'a' and s > now_s - CAP_WINDOW_S then
       adm_minute = adm_minute + n
     elseif kind == 'o' then
       adm_open = adm_open + n
