@@ -36,6 +36,8 @@ def _check_list_name(value: str) -> str:
 
 
 ListName = Annotated[StrictStr, AfterValidator(_check_list_name)]
+
+
 def _no_nul(value: str) -> str:
     # PostgreSQL text cannot hold U+0000; refuse it on every store alike rather than fail on one.
     if "\x00" in value:
