@@ -68,14 +68,15 @@ def test_a_full_room_is_estimated_from_its_turnover() -> None:
 
 
 def test_first_exit_waits_for_the_sessions_that_filled_the_room() -> None:
-    """A room filled before its queue formed frees nothing until session_duration after its last session began."""
+    """A full room frees nothing before its earliest session ends, however many were let in from a queue."""
     cfg = room_config(total_active_users=1000, new_users_per_minute=5000, session_duration=3)
-    filled = RoomSnapshot(now_ms=T0 + 40 * SECOND, active=1000, pace_tat_us=(T0 + 30 * SECOND) * 1000, open_seconds=10)
-    assert first_exit_ms(cfg, filled) == 3 * MINUTE - 10 * SECOND
-    # Not once someone has been let in from the queue, sessions are about to end, or the room has space.
-    assert first_exit_ms(cfg, replace(filled, admitted_open=1)) == 0
-    assert first_exit_ms(cfg, replace(filled, expiring=4)) == 0
+    now = T0 + 40 * SECOND
+    filled = RoomSnapshot(now_ms=now, active=1000, admitted_open=8, next_expiry_s=(now + 2 * MINUTE) // SECOND)
+    assert first_exit_ms(cfg, filled) == 2 * MINUTE
+    # Not once the room has space, its sessions are ending, or none is known.
     assert first_exit_ms(cfg, replace(filled, active=999)) == 0
+    assert first_exit_ms(cfg, replace(filled, next_expiry_s=now // SECOND)) == 0
+    assert first_exit_ms(cfg, replace(filled, next_expiry_s=0)) == 0
     assert fifo_wait_ms(100, 200.0, 5_000) == fifo_wait_ms(100, 200.0) + 5_000
 
 
@@ -142,12 +143,12 @@ def test_same_second_crowd_counts_half_ahead() -> None:
 def test_queued_user_sees_a_fifo_estimate_from_the_prior() -> None:
     """Behind a room that just filled, the limits estimate: its sessions end 5 min on, then 400 go at 40/min."""
     room = Room(room_config(total_active_users=200, new_users_per_minute=1000))  # prior 40/min
-    room.arrive(600)  # 200 in (their pace schedule ends 12 s on), 400 queued
+    room.arrive(600)  # 200 in at once (the first sessions end 5 min on), 400 queued
     room.advance(SECOND)
     (v,) = room.arrive()
     info = v.last.info if v.last else None
     assert info is not None and info.wait_time_known and info.wait_time == 15
-    assert info.estimated_wait_ms == 5 * MINUTE + 11 * SECOND + 10 * MINUTE + 10 * SECOND
+    assert info.estimated_wait_ms == 5 * MINUTE - SECOND + 10 * MINUTE + 10 * SECOND
     assert info.wait_time_formatted == "15 minutes"
     assert info.wait_time_25_percentile == info.wait_time_50_percentile == info.wait_time_75_percentile == 0
 

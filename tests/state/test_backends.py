@@ -39,6 +39,23 @@ async def test_active_counts_until_the_expiry_second_passes(backend: Backend) ->
     assert st.snapshot("r", NOW + 121_000).active == 0
 
 
+async def test_the_earliest_session_end_is_known(backend: Backend) -> None:
+    """next_expiry_s is the earliest second still holding a session: past ones and emptied ones do not count."""
+    st = backend.node()
+    assert st.snapshot("r", NOW).next_expiry_s == 0
+    # More expiry seconds than the in-process state reads whole, with a gap before the first.
+    st.apply("r", Deltas(active=tuple((S + 200 + k, 1) for k in range(100))), NOW)
+    st.apply("r", Deltas(active=((S + 90, 1),)), NOW)
+    await backend.settle()
+    assert st.snapshot("r", NOW).next_expiry_s == S + 90
+    st.apply("r", Deltas(active=((S + 90, -1), (S + 400, 1))), NOW)  # renewed past the others
+    await backend.settle()
+    assert st.snapshot("r", NOW).next_expiry_s == S + 200
+    backend.clock.now_ms = NOW + 250_000
+    await backend.settle()
+    assert st.snapshot("r", NOW + 250_000).next_expiry_s == S + 250
+
+
 async def test_moves_into_expired_seconds_are_ignored(backend: Backend) -> None:
     """A departure for a session whose second already expired does not lower the active count."""
     st = backend.node()

@@ -134,7 +134,8 @@ class RoomSnapshot:
     ``open_seconds`` / ``admitted_open``: of the last ``OUTFLOW_WINDOW_S``, the
     seconds in which queued users were trying to get in, and the users let in
     while others were waiting; together they measure the outflow.
-    ``expiring``: sessions counted in ``active`` that end within ``EXPIRING_WINDOW_MS``.
+    ``next_expiry_s``: the second the earliest session counted in ``active`` ends
+    unless renewed (0: none).
 
     ``allowance`` and ``pool`` are for a node that shares the room with others
     (the Redis backend): ``allowance`` is how many users this node may still
@@ -153,7 +154,7 @@ class RoomSnapshot:
     open_seconds: int = 0
     admitted_open: int = 0
     queue: QueueView = EMPTY_QUEUE
-    expiring: int = 0
+    next_expiry_s: int = 0
     allowance: int | None = None
     pool: bool = False
 
@@ -182,7 +183,7 @@ class RoomSnapshot:
             self.open_seconds,
             self.admitted_open + deltas.admitted_open,
             self.queue,
-            self.expiring,
+            self.next_expiry_s,
             None if self.allowance is None else self.allowance - deltas.admitted,
             self.pool,
         )

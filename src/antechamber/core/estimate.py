@@ -15,7 +15,9 @@ import math
 
 from antechamber.core.counters import RoomSnapshot
 from antechamber.core.types import (
+    BUCKET_MS,
     CAP_WINDOW_S,
+    FIRST_EXIT_MIN_MS,
     MINUTE_MS,
     OUTFLOW_RECENT_WEIGHT,
     OUTFLOW_WINDOW_S,
@@ -78,18 +80,19 @@ def outflow_per_minute(config: RoomConfig, snapshot: RoomSnapshot) -> float:
 
 
 def first_exit_ms(config: RoomConfig, snapshot: RoomSnapshot) -> int:
-    """How long until the sessions of a room that just filled can start to end (0 once they do).
+    """How long until a full room's next session ends and the line can move (0 once it can).
 
-    When the room is full, nobody has been let in from the queue yet and no
-    session ends within the next seconds, the room filled before the queue
-    formed. A session lasts at least ``session_duration`` after its visitor's
-    last request, and the last of them began no later than the paced budget's
-    schedule says (the schedule moves with every admission), so none ends
-    before that plus ``session_duration``.
+    Nobody goes in from the queue before a slot frees up, and a session lasts
+    at least until its expiry second, however often its visitor comes back.
+    A room that filled before its queue formed thus waits out its first
+    sessions (their ``session_duration``). Exits less than
+    ``FIRST_EXIT_MIN_MS`` apart are the ordinary spacing of a room turning
+    over, which its outflow accounts for: 0.
     """
-    if snapshot.admitted_open or snapshot.expiring or snapshot.active < config.total_active_users:
+    if snapshot.active < config.total_active_users or not snapshot.next_expiry_s:
         return 0
-    return max(0, snapshot.pace_tat_us // 1000 + config.session_duration * MINUTE_MS - snapshot.now_ms)
+    gap = snapshot.next_expiry_s * BUCKET_MS - snapshot.now_ms
+    return gap if gap > FIRST_EXIT_MIN_MS else 0
 
 
 def fifo_wait_ms(ahead: int, rate_per_minute: float, first_exit: int = 0) -> int:

@@ -54,10 +54,11 @@ MINUTE_CAP_SLACK_MS = 1_200
 #: The shortest refresh interval a FIFO user whose turn is near is given
 #: (see :func:`antechamber.core.budget.fifo_refresh_s`).
 FIFO_REFRESH_MIN_S = 1
-#: ``RoomSnapshot.expiring`` counts the sessions that end within this time: a
-#: full room with none has its first exits still ahead (see
-#: :func:`antechamber.core.estimate.first_exit_ms`).
-EXPIRING_WINDOW_MS = REFRESH_INTERVAL_MS // 2
+#: A full room whose next session ends further off than this is waiting for
+#: its sessions to start ending, and the wait estimate adds the time (see
+#: :func:`antechamber.core.estimate.first_exit_ms`). Shorter gaps are the
+#: ordinary spacing of exits, which the turnover accounts for.
+FIRST_EXIT_MIN_MS = REFRESH_INTERVAL_MS // 2
 #: A valid session's expiry is pushed forward only when it moves by at least
 #: this much, so parallel requests of one page rarely all emit a counter move.
 RENEW_STEP_MS = 5_000

@@ -7,15 +7,19 @@ queued users, active sessions, and the estimated wait of the back of the queue.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Literal
 
 from antechamber.api.models.zone import StateStoreStatus
 from antechamber.api.status import LiveNumbers
 from antechamber.core.config import effective_config
-from antechamber.core.estimate import outflow_per_minute, random_wait_percentiles_ms, to_minutes
-from antechamber.core.types import MINUTE_MS
+from antechamber.core.estimate import (
+    fifo_wait_ms,
+    first_exit_ms,
+    outflow_per_minute,
+    random_wait_percentiles_ms,
+    to_minutes,
+)
 from antechamber.gateway.admission import Clock, wall_clock_ms
 from antechamber.gateway.config import ConfigSource
 from antechamber.state.base import RoomState
@@ -44,12 +48,14 @@ class StateStatusSource:
         if entry is None or snapshot.waiting <= 0:
             return LiveNumbers(max(0, snapshot.waiting), max(0, snapshot.active), 0, store)
         config = effective_config(entry.room, entry.events, now)
+        # What the queue page would tell a user at the back, the wait for the first exits included.
         rate = outflow_per_minute(config, snapshot)
+        first_exit = first_exit_ms(config, snapshot)
         if config.queueing_method == "random":
             # The longest wait of a lottery is unbounded; report its 75th percentile like the page.
-            wait_ms = random_wait_percentiles_ms(snapshot.waiting, rate)[2]
+            wait_ms = random_wait_percentiles_ms(snapshot.waiting, rate, first_exit)[2]
         else:
-            wait_ms = math.ceil(snapshot.waiting / rate * MINUTE_MS)
+            wait_ms = fifo_wait_ms(snapshot.waiting, rate, first_exit)
         return LiveNumbers(snapshot.waiting, max(0, snapshot.active), to_minutes(wait_ms), store)
 
     def store(self) -> StateStoreStatus:

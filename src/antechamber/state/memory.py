@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from antechamber.core.counters import Deltas, RoomSnapshot
-from antechamber.core.types import BUCKET_MS, CAP_WINDOW_S, EXPIRING_WINDOW_MS, OUTFLOW_WINDOW_S
+from antechamber.core.types import BUCKET_MS, CAP_WINDOW_S, OUTFLOW_WINDOW_S
 from antechamber.state import snapshot_file
 from antechamber.state.base import StateHealth
 from antechamber.state.snapshot_file import RoomRecord, Saved, SnapshotError
@@ -34,6 +34,8 @@ _RING = OUTFLOW_WINDOW_S  # seconds of admission history
 _MINUTE_S = CAP_WINDOW_S
 #: Past this gap it is cheaper to scan the expiry keys than every second.
 _SCAN_LIMIT = 4096
+#: Below this many expiry seconds held, the earliest is found by reading them all.
+_NEXT_EXPIRY_SCAN = 64
 
 
 class _Room:
@@ -138,13 +140,23 @@ class _Room:
         room.waiting = WaitingCounters.restore(record.waiting)
         return room
 
-    def expiring(self, now_ms: int) -> int:
-        """Sessions ending within ``EXPIRING_WINDOW_MS`` (their expiry second is that close)."""
-        if not self.active_total:
+    def next_expiry_s(self) -> int:
+        """The second the earliest session ends (0: none); call after :meth:`advance`.
+
+        A full room turning over finds it in the first seconds scanned; a room
+        that just filled scans its gap once per snapshot (at most a session's
+        length in seconds), and one with few sessions reads their keys instead.
+        """
+        if self.active_total <= 0:
             return 0
-        get = self.active.get
-        now_s = now_ms // BUCKET_MS
-        return sum(get(s, 0) for s in range(now_s, (now_ms + EXPIRING_WINDOW_MS) // BUCKET_MS + 1))
+        active = self.active
+        floor = self.active_floor_s
+        if len(active) < _NEXT_EXPIRY_SCAN:
+            return min((s for s, n in active.items() if n > 0), default=0)
+        for s in range(floor, floor + _SCAN_LIMIT):
+            if active.get(s, 0) > 0:
+                return s
+        return min((s for s, n in active.items() if n > 0), default=0)
 
     def apply(self, deltas: Deltas, now_ms: int) -> None:
         if self._duplicate(deltas):
@@ -282,7 +294,7 @@ class MemoryState:
             room.open_total,
             room.adm_open_total,
             room.waiting,
-            room.expiring(now_ms),
+            room.next_expiry_s(),
         )
 
     def apply(self, room_id: str, deltas: Deltas, now_ms: int, /) -> None:

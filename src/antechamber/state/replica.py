@@ -19,13 +19,13 @@ however the traffic is skewed; the grants only decide who may use them.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 
 from antechamber.core.counters import Deltas, FrozenQueue, RoomSnapshot
-from antechamber.core.types import BUCKET_MS, EXPIRING_WINDOW_MS
+from antechamber.core.types import BUCKET_MS
 
 #: A node that lost the store keeps to this fraction of its share of the slots
 #: the last known totals free up, so nodes that cannot see each other stay under the limits.
@@ -187,8 +187,13 @@ class Replica:
         now_s = now_ms // BUCKET_MS
         seconds = view.expiry_seconds
         cumulative = self._expiry_cumulative
-        ended = cumulative[bisect_left(seconds, now_s)]
-        expiring = cumulative[bisect_right(seconds, (now_ms + EXPIRING_WINDOW_MS) // BUCKET_MS)] - ended
+        first = bisect_left(seconds, now_s)
+        ended = cumulative[first]
+        # The earliest second still holding a session (a merged second may have come to 0).
+        counts = view.expiry_counts
+        while first < len(counts) and counts[first] <= 0:
+            first += 1
+        next_expiry_s = seconds[first] if first < len(seconds) else 0
         active = view.active - ended
         waiting, present = view.waiting, view.present
         admitted_minute, admitted_open, tat = view.admitted_last_minute, view.admitted_open, view.pace_tat_us
@@ -212,7 +217,7 @@ class Replica:
             view.open_seconds,
             admitted_open,
             self._queue,
-            expiring,
+            next_expiry_s,
             self.grant - self.used,
             self.pool,
         )
