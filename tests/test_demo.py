@@ -107,7 +107,7 @@ def printed_ids(banner: str) -> tuple[str, str]:
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
-    """The first visitor gets the shop, later ones queue (Refresh: 20), and the printed token drives the API."""
+    """The first visitor gets the shop, later ones queue (Refresh: 1-20 s), and the printed token drives the API."""
     with running_demo(tmp_path / "data") as demo:
         banner = demo.banner()
         assert f"http://localhost:{demo.gateway_port}/" in banner
@@ -132,7 +132,8 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
                     queued = response
                     break
         assert queued is not None, "no visitor was ever queued"
-        assert queued.headers["refresh"] == "20"
+        # 20 s, or the time to the user's turn when that is sooner (the first in line: a second).
+        assert 1 <= int(queued.headers["refresh"]) <= 20
         assert "You got in" not in queued.text
 
         api = httpx.Client(base_url=demo.api, headers={"authorization": f"Bearer {token}"}, timeout=10)

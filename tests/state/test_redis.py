@@ -226,3 +226,17 @@ async def test_hold_policy_keeps_to_a_share_of_what_the_last_totals_free(prefix:
     assert st.snapshot("r", NOW).allowance == 0
     assert await st.draw("r", NOW) is False  # nothing more until Redis answers again
     await st.aclose()
+
+
+def test_the_scripts_take_their_constants_from_python() -> None:
+    """Each Lua script gets the core's windows from Python and defines none itself, so the backends cannot drift."""
+    from importlib import resources
+
+    from antechamber.core.types import CAP_WINDOW_S, PRESENT_MS
+    from antechamber.state.redis import _LUA_CONSTANTS, _script
+
+    assert _LUA_CONSTANTS["CAP_WINDOW_S"] == CAP_WINDOW_S and _LUA_CONSTANTS["PRESENT_MS"] == PRESENT_MS
+    for name in ("sync.lua", "draw.lua"):
+        raw = resources.files("antechamber.state").joinpath("lua", name).read_text()
+        assert not any(f"local {constant} =" in raw for constant in _LUA_CONSTANTS), name
+        assert _script(name).startswith(f"local REFRESH_MS = {_LUA_CONSTANTS['REFRESH_MS']}\n")

@@ -39,7 +39,14 @@ from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 from antechamber.background import cancel_and_wait
 from antechamber.core.budget import free_slots
 from antechamber.core.counters import Deltas, RoomSnapshot
-from antechamber.core.types import RoomConfig
+from antechamber.core.types import (
+    CAP_WINDOW_S,
+    OUTFLOW_WINDOW_S,
+    PRESENT_MS,
+    QUEUE_PLACE_HOLD_MS,
+    REFRESH_BUCKET_MS,
+    RoomConfig,
+)
 from antechamber.state.base import FailurePolicy, StateHealth
 from antechamber.state.replica import Replica, parse_sync_reply
 
@@ -55,6 +62,22 @@ POOL_RETRY_S = 0.2
 #: A room nobody asked about for this long is no longer synced (its keys expire in Redis).
 IDLE_MS = 120_000
 DEFAULT_PREFIX = "antechamber"
+#: A node that has not synced for this long gets no share of the free slots.
+NODE_STALE_MS = 5_000
+#: A node that has not synced for this long is forgotten.
+NODE_GONE_MS = 3_600_000
+#: A room's meta and nodes keys outlive its last sync by this much.
+META_TTL_MS = 7_200_000
+_LUA_CONSTANTS = {
+    "REFRESH_MS": REFRESH_BUCKET_MS,
+    "HOLD_MS": QUEUE_PLACE_HOLD_MS,
+    "PRESENT_MS": PRESENT_MS,
+    "OUTFLOW_S": OUTFLOW_WINDOW_S,
+    "CAP_WINDOW_S": CAP_WINDOW_S,
+    "NODE_STALE_MS": NODE_STALE_MS,
+    "NODE_GONE_MS": NODE_GONE_MS,
+    "META_TTL_MS": META_TTL_MS,
+}
 _META, _ACT, _FLOW, _PACE, _NODES = "meta", "act", "flow", "pace", "nodes"
 
 
@@ -63,7 +86,13 @@ def _reopen_pool(replica: Replica) -> None:
 
 
 def _script(name: str) -> str:
-    return resources.files("antechamber.state").joinpath("lua", name).read_text()
+    """A Lua script's text, after the constants it shares with the core and the other script.
+
+    Defined here once rather than in each script, so the scripts and the
+    in-process state cannot drift apart.
+    """
+    header = "".join(f"local {constant} = {value}\n" for constant, value in _LUA_CONSTANTS.items())
+    return header + resources.files("antechamber.state").joinpath("lua", name).read_text()
 
 
 def _ms() -> int:

@@ -5,7 +5,7 @@
 --       its own admissions included), seq_prev (admissions merged as of its last sync),
 --       used (of its grant, already spent)
 -- Returns the slots granted (0 .. n).
-local NODE_STALE_MS = 5000
+-- NODE_STALE_MS is defined above this text by state/redis.py, as for sync.lua.
 local now = tonumber(ARGV[1])
 local node = ARGV[2]
 local n = tonumber(ARGV[3])

@@ -13,14 +13,8 @@
 --          n_present, (pos_s, bucket, n)*, adm_minute, open_seconds, admitted_open, pace_tat}
 -- status: 1 merged, 0 the store is empty and this node must re-seed it (nothing merged).
 
-local REFRESH_MS = 10000
-local HOLD_MS = 300000
-local PRESENT_MS = 45000
-local OUTFLOW_S = 300
-local CAP_WINDOW_S = 61
-local NODE_STALE_MS = 5000
-local NODE_GONE_MS = 3600000
-local META_TTL_MS = 7200000
+-- REFRESH_MS, HOLD_MS, PRESENT_MS, OUTFLOW_S, CAP_WINDOW_S, NODE_STALE_MS, NODE_GONE_MS and
+-- META_TTL_MS are defined above this text by state/redis.py (from core/types.py and there).
 
 local now = tonumber(ARGV[1])
 local node = ARGV[2]
@@ -205,7 +199,7 @@ out[#out + 1] = present
 out[#out + 1] = #rows / 3
 for j = 1, #rows do out[#out + 1] = rows[j] end
 
--- Admission history: the minute cap's 61 whole seconds (CAP_WINDOW_S in core/types.py), and the outflow window.
+-- Admission history: the minute cap's whole seconds (CAP_WINDOW_S), and the outflow window.
 local flow = redis.call('HGETALL', KEYS[3])
 local adm_minute, open_seconds, adm_open = 0, 0, 0
 for j = 1, #flow, 2 do
