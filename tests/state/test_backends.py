@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from antechamber.core.counters import Deltas
-from antechamber.core.types import OUTFLOW_WINDOW_S, PRESENT_MS, QUEUE_PLACE_HOLD_MS, REFRESH_BUCKET_MS
+from antechamber.core.types import CAP_WINDOW_S, OUTFLOW_WINDOW_S, PRESENT_MS, QUEUE_PLACE_HOLD_MS, REFRESH_BUCKET_MS
 from tests.state.backends import BACKENDS, Backend, Clock
 
 NOW = 1_800_000_000_000
@@ -89,6 +89,20 @@ async def test_admission_history_windows(backend: Backend) -> None:
     assert (snap.admitted_last_minute, snap.open_seconds, snap.admitted_open) == (0, 0, 0)
 
 
+async def test_the_minute_ages_between_syncs(backend: Backend) -> None:
+    """Admissions leave admitted_last_minute as the second they were made in leaves the cap's window.
+
+    However late they were synced, and whether a sync came since or not.
+    """
+    st = backend.node()
+    st.apply("r", Deltas(admitted=3), NOW)  # synced only 30 s later
+    backend.clock.now_ms = NOW + 30_000
+    st.apply("r", Deltas(admitted=2), NOW + 30_000)
+    await backend.settle()
+    assert st.snapshot("r", NOW + (CAP_WINDOW_S - 1) * 1000).admitted_last_minute == 5
+    assert st.snapshot("r", NOW + CAP_WINDOW_S * 1000).admitted_last_minute == 2
+
+
 async def test_pace_schedule_advances_from_now_or_its_backlog(backend: Backend) -> None:
     """The paced budget's schedule starts from now when idle and accumulates when busy."""
     st = backend.node()
@@ -130,6 +144,18 @@ async def test_queue_order_and_presence(backend: Backend) -> None:
     await backend.settle()
     snap = st.snapshot("r", t2)
     assert snap.waiting == 1
+
+
+async def test_a_user_let_in_is_ahead_of_nobody_at_once(backend: Backend) -> None:
+    """On the node that let them in, users admitted out of the line stop counting as ahead before any sync."""
+    st = backend.node()
+    st.apply("r", Deltas(waiting=((S - 30, B, 2), (S - 20, B, 1))), NOW)
+    await backend.settle()
+    for _ in range(2):
+        st.apply("r", Deltas(active=((S + 300, 1),), waiting=((S - 30, B, -1),), admitted=1), NOW)
+    assert [st.snapshot("r", NOW).queue.ahead(s) for s in (S - 20, S)] == [0, 1]
+    await backend.settle()  # and after it, counted once
+    assert [st.snapshot("r", NOW).queue.ahead(s) for s in (S - 20, S)] == [0, 1]
 
 
 async def test_a_place_is_never_taken_twice(backend: Backend) -> None:

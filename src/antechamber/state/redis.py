@@ -48,7 +48,7 @@ from antechamber.core.types import (
     RoomConfig,
 )
 from antechamber.state.base import FailurePolicy, StateHealth
-from antechamber.state.replica import Replica, parse_sync_reply
+from antechamber.state.replica import AdmittedAt, Batch, Replica, parse_sync_reply
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class _Send:
     __slots__ = ("batches", "free", "room", "seed", "traffic", "want")
 
     def __init__(
-        self, room: _Room, batches: list[tuple[int, Deltas]], traffic: int, want: int, free: int, *, seed: bool = False
+        self, room: _Room, batches: list[Batch], traffic: int, want: int, free: int, *, seed: bool = False
     ) -> None:
         self.room = room
         self.batches = batches
@@ -227,7 +227,7 @@ class RedisState:
     def apply(self, room_id: str, deltas: Deltas, now_ms: int, /) -> None:
         """Count one decision here; it reaches Redis with the next sync."""
         if deltas:
-            self._room(room_id, now_ms).replica.apply(deltas)
+            self._room(room_id, now_ms).replica.apply(deltas, now_ms)
 
     @property
     def open(self) -> bool:
@@ -361,17 +361,16 @@ class RedisState:
             replica = room.replica
             config = self._config_of(room_id, now)
             free = 0 if config is None else free_slots(config, replica.snapshot(now), now)
-            batch, traffic = replica.take_batch()  # (this also updates the node's traffic rate)
+            batch, seconds, traffic = replica.take_batch()  # (this also updates the node's traffic rate)
             want = replica.want(free)
-            batches = [*replica.unconfirmed, (self._next_id(), batch)]
+            batches = [*replica.unconfirmed, (self._next_id(), batch, seconds)]
             # A room's first sync may find the store without it: create it in the same call.
             sends.append(_Send(room, batches, traffic, want, free, seed=not replica.synced))
         try:
             replies = await self._pipeline(sends, now)
         except BaseException:
             for send in sends:
-                new_id, new_batch = send.batches[-1]
-                send.room.replica.hold_batch(new_id, new_batch)
+                send.room.replica.hold_batch(*send.batches[-1])
             raise
         for send, reply in zip(sends, replies, strict=True):
             view = parse_sync_reply(reply)
@@ -383,7 +382,7 @@ class RedisState:
                 send.room.replica.absorb(view, now)
                 logger.debug(
                     "synced: sent %s admitted, grant %d, active %d, waiting %d",
-                    [d.admitted for _, d in send.batches],
+                    [d.admitted for _, d, _ in send.batches],
                     view.grant,
                     view.active,
                     view.waiting,
@@ -391,7 +390,14 @@ class RedisState:
         self.synced_ms = now
 
     def _sync_args(
-        self, now: int, batch_id: int, deltas: Deltas, replica: Replica, send: _Send, last: bool
+        self,
+        now: int,
+        batch_id: int,
+        deltas: Deltas,
+        seconds: AdmittedAt,
+        replica: Replica,
+        send: _Send,
+        last: bool,
     ) -> list[Any]:
         """``sync.lua``'s arguments; only the last batch of a room carries its traffic, want and seed."""
         seed = send.seed and last
@@ -412,6 +418,9 @@ class RedisState:
         for triple in deltas.waiting:
             args += triple
         args += (deltas.admitted, deltas.admitted_open, 1 if deltas.queue_open else 0, deltas.pace_us)
+        args.append(len(seconds))
+        for pair in seconds:
+            args += pair
         if seed:
             sessions, places, minute, tat = replica.seed(now)
             args.append(len(sessions))
@@ -440,9 +449,9 @@ class RedisState:
                 for send in sends:
                     keys = send.room.keys
                     start = len(pipe)
-                    for index, (batch_id, deltas) in enumerate(send.batches):
+                    for index, (batch_id, deltas, seconds) in enumerate(send.batches):
                         last = index == len(send.batches) - 1
-                        args = self._sync_args(now, batch_id, deltas, send.room.replica, send, last)
+                        args = self._sync_args(now, batch_id, deltas, seconds, send.room.replica, send, last)
                         # The command, not pipe.evalsha(): a ClusterPipeline refuses the method.
                         pipe.execute_command("EVALSHA", self._sync_sha, len(keys), *keys, *args)
                     spans.append(range(start, len(pipe)))

@@ -7,10 +7,12 @@
 --       6.. the ring of refresh-bucket hashes (pos second -> users, "b" bucket, "n" total)
 -- ARGV: now_ms, node, batch_id, traffic, want, free_est, seq_prev, seed,
 --       n_act, (expiry_s, n) * n_act, n_wait, (pos_s, bucket, n) * n_wait,
---       admitted, admitted_open, queue_open, pace_us,
+--       admitted, admitted_open, queue_open, pace_us, n_at, (second, admitted) * n_at (the admissions
+--       by the second they were made in; what they leave out counts in the sync's second),
 --       [seed only] n_seed_act, (expiry_s, n) *, n_seed_present, (pos_s, bucket, n) *, seed_adm_minute, seed_pace
 -- Returns {status, seq, grant, traffic_total, active, n_act, (s, n)*, waiting, present,
---          n_present, (pos_s, bucket, n)*, adm_minute, open_seconds, admitted_open, pace_tat}
+--          n_present, (pos_s, bucket, n)*, adm_minute, open_seconds, admitted_open, pace_tat,
+--          n_minute, (s, admitted)* of the cap's window, for the node to age adm_minute between syncs}
 -- status: 1 merged, 0 the store is empty and this node must re-seed it (nothing merged).
 
 -- REFRESH_MS, HOLD_MS, PRESENT_MS, OUTFLOW_S, CAP_WINDOW_S, NODE_STALE_MS, NODE_GONE_MS and
@@ -85,6 +87,12 @@ local admitted_open = tonumber(ARGV[i + 1])
 local queue_open = tonumber(ARGV[i + 2])
 local pace_us = tonumber(ARGV[i + 3])
 i = i + 4
+local n_at = tonumber(ARGV[i]); i = i + 1
+local admitted_at = {}
+for _ = 1, n_at do
+  admitted_at[#admitted_at + 1] = {tonumber(ARGV[i]), tonumber(ARGV[i + 1])}
+  i = i + 2
+end
 
 if fresh then
   -- The store is new or came back empty: this node re-seeds it from what it knew.
@@ -102,7 +110,14 @@ end
 
 if merge then
   if admitted > 0 then
-    redis.call('HINCRBY', KEYS[3], 'a' .. now_s, admitted)
+    -- Each admission in the second it was made, so that it leaves the minute cap's window on time.
+    local rest = admitted
+    for _, pair in ipairs(admitted_at) do
+      local s = math.min(pair[1], now_s)
+      if s > now_s - OUTFLOW_S then redis.call('HINCRBY', KEYS[3], 'a' .. s, pair[2]) end
+      rest = rest - pair[2]
+    end
+    if rest > 0 then redis.call('HINCRBY', KEYS[3], 'a' .. now_s, rest) end
     redis.call('HINCRBY', KEYS[1], 'seq', admitted)
   end
   if admitted_open > 0 then redis.call('HINCRBY', KEYS[3], 'o' .. now_s, admitted_open) end
@@ -202,6 +217,7 @@ for j = 1, #rows do out[#out + 1] = rows[j] end
 -- Admission history: the minute cap's whole seconds (CAP_WINDOW_S), and the outflow window.
 local flow = redis.call('HGETALL', KEYS[3])
 local adm_minute, open_seconds, adm_open = 0, 0, 0
+local minute_rows = {}
 for j = 1, #flow, 2 do
   local f = flow[j]
   local s = tonumber(string.sub(f, 2))
@@ -212,6 +228,8 @@ for j = 1, #flow, 2 do
     local n = tonumber(flow[j + 1])
     if kind == 'a' and s > now_s - CAP_WINDOW_S then
       adm_minute = adm_minute + n
+      minute_rows[#minute_rows + 1] = s
+      minute_rows[#minute_rows + 1] = n
     elseif kind == 'o' then
       adm_open = adm_open + n
     elseif kind == 'q' then
@@ -228,4 +246,6 @@ out[#out + 1] = adm_minute
 out[#out + 1] = open_seconds
 out[#out + 1] = adm_open
 out[#out + 1] = fmt(tat)
+out[#out + 1] = #minute_rows / 2
+for j = 1, #minute_rows do out[#out + 1] = minute_rows[j] end
 return out
