@@ -48,6 +48,10 @@ async def test_the_earliest_session_end_is_known(backend: Backend) -> None:
     st.apply("r", Deltas(active=((S + 90, 1),)), NOW)
     await backend.settle()
     assert st.snapshot("r", NOW).next_expiry_s == S + 90
+    st.apply("r", Deltas(active=((S + 50, 1),)), NOW)  # earlier than the one found
+    await backend.settle()
+    assert st.snapshot("r", NOW).next_expiry_s == S + 50
+    st.apply("r", Deltas(active=((S + 50, -1),)), NOW)
     st.apply("r", Deltas(active=((S + 90, -1), (S + 400, 1))), NOW)  # renewed past the others
     await backend.settle()
     assert st.snapshot("r", NOW).next_expiry_s == S + 200

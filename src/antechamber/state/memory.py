@@ -44,6 +44,7 @@ class _Room:
         "active_floor_s",
         "active_total",
         "adm",
+        "next_expiry",
         "adm_minute",
         "adm_open",
         "adm_open_total",
@@ -58,6 +59,7 @@ class _Room:
     def __init__(self, now_s: int) -> None:
         self.active: dict[int, int] = {}  # expiry second -> sessions
         self.active_total = 0
+        self.next_expiry = 0  # the earliest second holding a session, when known (0: to be found)
         self.active_floor_s = now_s  # expiry seconds below this are gone
         self.waiting = WaitingCounters()
         self.adm = [0] * _RING  # admissions per second, by second % _RING
@@ -143,14 +145,23 @@ class _Room:
     def next_expiry_s(self) -> int:
         """The second the earliest session ends (0: none); call after :meth:`advance`.
 
-        A full room turning over finds it in the first seconds scanned; a room
-        that just filled scans its gap once per snapshot (at most a session's
-        length in seconds), and one with few sessions reads their keys instead.
+        Kept from one call to the next while that second still holds a session
+        (:meth:`apply` lowers it when an earlier one gets some), so a room that
+        just filled scans its gap, up to a session's length in seconds, once
+        rather than on every queued request.
         """
         if self.active_total <= 0:
             return 0
         active = self.active
         floor = self.active_floor_s
+        known = self.next_expiry
+        if known >= floor and active.get(known, 0) > 0:
+            return known
+        self.next_expiry = known = self._find_next_expiry(active, floor)
+        return known
+
+    @staticmethod
+    def _find_next_expiry(active: dict[int, int], floor: int) -> int:
         if len(active) < _NEXT_EXPIRY_SCAN:
             return min((s for s, n in active.items() if n > 0), default=0)
         for s in range(floor, floor + _SCAN_LIMIT):
@@ -165,6 +176,8 @@ class _Room:
             if expiry_s >= self.active_floor_s:  # an expired second's users already left
                 self.active[expiry_s] = self.active.get(expiry_s, 0) + n
                 self.active_total += n
+                if n > 0 and expiry_s < self.next_expiry:
+                    self.next_expiry = expiry_s
         waiting = self.waiting
         moves = deltas.waiting
         if len(moves) == 2 and moves[0][0] == moves[1][0] and moves[0][2] == -moves[1][2] < 0:
