@@ -301,6 +301,40 @@ def proxy_block(port: int, origin_port: int) -> str:
     }}"""
 
 
+def auth_proxy_block(port: int, origin_port: int, gateway_port: int) -> str:
+    """nginx in front with ``auth_request`` to the gateway, as docs/FORWARD_AUTH.md configures it."""
+    headers = """proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;"""
+    return f"""    upstream auth_origin {{ server 127.0.0.1:{origin_port}; keepalive 128; }}
+    upstream antechamber {{ server 127.0.0.1:{gateway_port}; keepalive 128; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            set $antechamber_method $request_method;
+            auth_request /.antechamber/auth/nginx;
+            auth_request_set $antechamber_cookie $upstream_http_set_cookie;
+            add_header Set-Cookie $antechamber_cookie always;
+            proxy_pass http://auth_origin;
+            {headers}
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+        location = /.antechamber/auth/nginx {{
+            internal;
+            proxy_pass http://antechamber;
+            {headers}
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Forwarded-Method $antechamber_method;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $host;
+            proxy_set_header X-Forwarded-Uri $request_uri;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+    }}"""
+
+
 # --- wrk -----------------------------------------------------------------------------------
 
 # One script for every run. Arguments after "--": expected status, then either a cookie
@@ -629,7 +663,7 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
         data_dir = workdir / "data"
         data_dir.mkdir()
         asyncio.run(seed_store(data_dir))
-        ports = {name: free_port() for name in ("origin", "proxy", "hello", "hello_raw", "gateway")}
+        ports = {name: free_port() for name in ("origin", "proxy", "auth_proxy", "hello", "hello_raw", "gateway")}
         origin_url = f"http://127.0.0.1:{ports['origin']}"
         env.update(BENCH_DATA_DIR=str(data_dir), BENCH_ORIGIN=origin_url)
         server_label = "granian, uvloop" if server == "granian" else "uvicorn, uvloop, httptools"
@@ -647,6 +681,9 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
                                "--front", "raw" if raw else "uvicorn"]  # fmt: skip
         origin_conf = nginx_conf(workdir, "origin", origin_block(ports["origin"]))
         proxy_conf = nginx_conf(workdir, "proxy", proxy_block(ports["proxy"], ports["origin"]))
+        auth_proxy_conf = nginx_conf(
+            workdir, "auth_proxy", auth_proxy_block(ports["auth_proxy"], ports["origin"], ports["gateway"])
+        )
         on_server = ["taskset", "-c", SERVER_CORE]
         on_client = ["taskset", "-c", CLIENT_CORE]
         with (
@@ -654,6 +691,8 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
                     ports["origin"], workdir / "origin.log"),
             started([*on_server, nginx, "-p", tmp, "-c", str(proxy_conf), "-e", f"{tmp}/proxy.stderr"],
                     ports["proxy"], workdir / "proxy.log") as proxy_pid,
+            started([*on_server, nginx, "-p", tmp, "-c", str(auth_proxy_conf), "-e", f"{tmp}/auth_proxy.stderr"],
+                    ports["auth_proxy"], workdir / "auth_proxy.log") as auth_proxy_pid,
             started([*on_server, *hello_command], ports["hello"], workdir / "hello.log", env) as hello_pid,
             started([*on_server, *gateway_command], ports["gateway"], workdir / "gateway.log", env) as gateway_pid,
             started([*on_server, *hello_raw_command], ports["hello_raw"], workdir / "hello_raw.log", env)
@@ -670,6 +709,8 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
             hello_raw = Target(f"http://127.0.0.1:{ports['hello_raw']}/", OPEN_HOST, hello_raw_pid, uri)
             nginx_proxy = Target(f"http://127.0.0.1:{ports['proxy']}{uri}", OPEN_HOST, proxy_pid)
             gateway_proxy = Target(f"{gw}{uri}", OPEN_HOST, gateway_pid)
+            # Measured on the nginx worker's CPU: what nginx itself spends per visitor request.
+            nginx_auth = Target(f"http://127.0.0.1:{ports['auth_proxy']}{uri}", OPEN_HOST, auth_proxy_pid)
             cookie = first_cookie(ports["gateway"], OPEN_HOST, uri)
 
             # Warm every server up once (imports, pools, first page render).
@@ -678,6 +719,7 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
                 (hello, ["200", "-"]),
                 (auth, ["200", cookie]),
                 (nginx_proxy, ["200", cookie]),
+                (nginx_auth, ["200", cookie]),
                 (gateway_proxy, ["200", cookie]),
                 (queue_auth, ["429", "-"]),
             ):
@@ -720,6 +762,8 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
             for _ in range(rounds):
                 bench.measure("b_nginx", "nginx proxy_pass to the origin", nginx_proxy, ["200", cookie])
                 bench.measure("b_gateway", "gateway reverse proxy to the origin", gateway_proxy, ["200", cookie])
+                bench.measure("b_nginx_auth", "nginx auth_request + proxy_pass (admitted)", nginx_auth,
+                              ["200", cookie])  # fmt: skip
 
             wait = last_issue + COUNTED_AFTER_S - time.monotonic()
             if wait > 0:
