@@ -5,7 +5,8 @@
 - :mod:`.ticket`: ``Ticket``, the cookie's plaintext.
 - :mod:`.counters`: ``RoomSnapshot``, ``Deltas``, ``merge_deltas``, ``QueueView``.
 - :mod:`.decide`: ``decide``, ``Decision``.
-- :mod:`.budget`: ``free_slots``, ``minute_cap``, ``fifo_window``: how many new users may go in now.
+- :mod:`.budget`: ``free_slots``, ``minute_cap``, ``seconds_to_turn``, ``fifo_refresh_s``: how many new users
+  may go in now, and when a FIFO user's turn comes.
 - :mod:`.info`: ``QueueInfo`` (the ``cfWaitingRoom`` fields) and ``build_info``.
 - :mod:`.estimate`: outflow, FIFO and random wait estimates, English wording.
 - :mod:`.cookie`: ``CookieCodec``, ``KeyRing``, ``cookie_name``.

@@ -20,11 +20,11 @@ from antechamber.core.types import (
 
 
 def minute_cap(config: RoomConfig) -> int:
-    """The most new users the last 60 whole seconds may hold before admissions stop.
+    """The most new users the last ``CAP_WINDOW_S`` (61) whole seconds may hold before admissions stop.
 
     ``new_users_per_minute`` plus ``MINUTE_CAP_SLACK_MS`` worth, so that no
     60 s interval, even one straddling the counters' seconds, holds more than
-    about 1.02 × the budget.
+    1.02 × the budget.
     """
     nupm = config.new_users_per_minute
     return nupm + nupm * MINUTE_CAP_SLACK_MS // MINUTE_MS

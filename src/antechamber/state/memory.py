@@ -162,11 +162,11 @@ class _Room:
 
     @staticmethod
     def _find_next_expiry(active: dict[int, int], floor: int) -> int:
-        if len(active) < _NEXT_EXPIRY_SCAN:
-            return min((s for s, n in active.items() if n > 0), default=0)
-        for s in range(floor, floor + _SCAN_LIMIT):
-            if active.get(s, 0) > 0:
-                return s
+        if len(active) >= _NEXT_EXPIRY_SCAN:
+            for s in range(floor, floor + _SCAN_LIMIT):
+                if active.get(s, 0) > 0:
+                    return s
+        # Few seconds held, or none of them within the scan: read them all.
         return min((s for s, n in active.items() if n > 0), default=0)
 
     def apply(self, deltas: Deltas, now_ms: int) -> None:

@@ -173,10 +173,11 @@ class LineAfterLeavers:
 
     Without it, a user this node admitted stays ahead of everyone behind it until
     the next sync, while the free slots already count its admission: the front of
-    the line would wait for slots held for nobody, about a sync interval's worth of
-    admissions (measured: 4 nodes used 96.8 % of the new-user budget, one 98.0 %).
-    Another node's admissions are missing from both the line and the free slots,
-    so they cancel out and need no correction.
+    the line waits for slots held for nobody. Another node's admissions are
+    missing from both the line and the minute's count (each admission is counted
+    in the second it was made, and the minute ages between syncs), so they cancel
+    out and need no correction. Together the three keep 4 nodes at 97.9 % of the
+    new-user budget (96.8 % before; one node 98.0 %).
     """
 
     __slots__ = ("_line", "_sent", "_unsent")
