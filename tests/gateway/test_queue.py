@@ -31,7 +31,7 @@ class TestFifo:
         assert cookie is not None and "Max-Age=300" in cookie
 
     async def test_the_first_in_line_is_asked_back_when_its_turn_comes(self, site: Site) -> None:
-        """Refresh (header, meta and JSON alike) is 20 s far from one's turn, the time left near it, 1 s at it."""
+        """Refresh (header and JSON alike) is 20 s far from one's turn, the time left near it, 1 s at it."""
         await site.add_room(
             total_active_users=1, new_users_per_minute=60, session_duration=1, json_response_enabled=True
         )
