@@ -178,6 +178,104 @@ async def test_a_redis_restarted_empty_is_reseeded(own_redis: services.RedisServ
     await other.aclose()
 
 
+async def _empty_the_store(client: Redis, prefix: str) -> None:
+    """As a Redis restarted without its data looks to the nodes: every key of the deployment gone."""
+    keys = [k async for k in client.scan_iter(match=f"*{prefix}*")]
+    assert keys
+    await client.delete(*keys)
+
+
+async def test_a_reseed_from_an_older_view_gets_the_later_batches_back(
+    redis_server_url: str, client: Redis, prefix: str
+) -> None:
+    """A node whose batch merged after the seeding node's last view resends it to the re-seeded store."""
+    clock = Clock(NOW)
+    seeder, later = node(redis_server_url, prefix, clock), node(redis_server_url, prefix, clock)
+    seeder.apply("r", Deltas(active=((S + 600, 5),), admitted=5), NOW)
+    await seeder.sync()
+    later.apply("r", Deltas(active=((S + 600, 3),), waiting=((S - 3, B, 2),), admitted=3), NOW)
+    await later.sync()  # answered: the seeder's view does not have it
+    await _empty_the_store(client, prefix)
+    await seeder.sync()
+    await later.sync()
+    reader = node(redis_server_url, prefix, clock)
+    snap = await reader.read("r", NOW)
+    assert (snap.active, snap.waiting) == (8, 2)
+    for st in (seeder, later, reader):
+        await st.aclose()
+
+
+async def test_a_batch_whose_answer_was_lost_is_merged_once_after_a_reseed(
+    redis_server_url: str, client: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch merged before the store emptied, whose answer never came, is not merged again when resent."""
+    clock = Clock(NOW)
+    seeder, lost = node(redis_server_url, prefix, clock), node(redis_server_url, prefix, clock)
+    seeder.apply("r", Deltas(active=((S + 600, 5),), admitted=5), NOW)
+    await seeder.sync()
+    merge = lost._pipeline
+
+    async def answer_lost(*args: object) -> object:
+        await merge(*args)  # type: ignore[arg-type]
+        raise ConnectionError("the answer was lost")
+
+    monkeypatch.setattr(lost, "_pipeline", answer_lost)
+    lost.apply("r", Deltas(active=((S + 600, 3),), admitted=3), NOW)
+    with pytest.raises(ConnectionError):
+        await lost.sync()
+    monkeypatch.setattr(lost, "_pipeline", merge)
+    await seeder.sync()  # its view now holds the batch whose answer was lost
+    await _empty_the_store(client, prefix)
+    await seeder.sync()
+    await lost.sync()  # resends the batch: the seed says it holds it
+    reader = node(redis_server_url, prefix, clock)
+    assert (await reader.read("r", NOW)).active == 8
+    for st in (seeder, lost, reader):
+        await st.aclose()
+
+
+async def test_a_store_reseeded_with_fewer_admissions_grants_no_draw(
+    redis_server_url: str, client: Redis, prefix: str
+) -> None:
+    """A node that saw more admissions than a re-seeded store holds draws nothing until it syncs."""
+    clock = Clock(NOW)
+    small = RoomConfig("r", total_active_users=10, new_users_per_minute=6000, session_duration=5)
+    seeder, later = node(redis_server_url, prefix, clock, small), node(redis_server_url, prefix, clock, small)
+    seeder.apply("r", Deltas(active=((S + 600, 5),), admitted=5), NOW)
+    await seeder.sync()
+    later.apply("r", Deltas(active=((S + 600, 3),), admitted=3), NOW)
+    await later.sync()  # its view: 8 admitted, 2 slots free
+    await _empty_the_store(client, prefix)
+    await seeder.sync()  # the store again, from a view of 5 admitted
+    # The seeder holds the two free slots; the store's count of admissions is 3 short.
+    await client.hset(f"{{{prefix}:r}}:nodes", f"g:{seeder.node_id}", 2)
+    assert not await later.draw("r", NOW)
+    await seeder.aclose()
+    await later.aclose()
+
+
+async def test_a_batch_held_while_redis_was_down_is_merged_into_the_reseed(
+    own_redis: services.RedisServer, prefix: str
+) -> None:
+    """Decisions made while Redis was down reach the store it comes back as, empty, beside the seed."""
+    clock = Clock(NOW)
+    st = node(own_redis.url, prefix, clock, timeout=0.5)
+    st.apply("r", Deltas(active=((S + 600, 7),), admitted=7), NOW)
+    await st.sync()
+    own_redis.stop()
+    st.apply("r", Deltas(active=((S + 600, 2),), admitted=2), NOW)
+    with pytest.raises(Exception):  # noqa: B017 - refused or reset, whichever the client raises
+        await st.sync()
+    own_redis.start()
+    with contextlib.suppress(ConnectionError):  # the pooled connection died with the old server
+        await st.sync()
+    await st.sync()
+    other = node(own_redis.url, prefix, clock)
+    assert (await other.read("r", NOW)).active == 9
+    await st.aclose()
+    await other.aclose()
+
+
 def test_effective_config_is_what_nodes_bind() -> None:
     """Nodes reckon the free slots on the room's effective configuration (the gateway passes it)."""
     assert effective_config is not None

@@ -15,6 +15,9 @@ When Redis does not answer, the node keeps deciding on its last totals (policy
 ``hold``: a conservative share of what they free up; ``open``: everyone through
 for at most ``open_for_s``, then ``hold``), resends its batches once Redis is
 back (each merged once, by batch id), and re-seeds a Redis that came back empty.
+A re-seed carries each node's last batch id its totals hold: a node whose answer
+was lost does not have its batch merged twice, and one whose later batches the
+seed lacks resends them (each node keeps its last few).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from antechamber.core.types import (
     RoomConfig,
 )
 from antechamber.state.base import FailurePolicy, StateHealth
-from antechamber.state.replica import AdmittedAt, Batch, Replica, parse_sync_reply
+from antechamber.state.replica import STORE_BEHIND, STORE_EMPTY, AdmittedAt, Batch, Replica, parse_sync_reply
 
 logger = logging.getLogger(__name__)
 
@@ -123,12 +126,24 @@ def connect(url: str, *, timeout: float) -> Redis | RedisCluster:
 
 
 class _Send:
-    """One room's part of a sync: its batches (held ones first), traffic, want and free slots."""
+    """One room's part of a sync: its batches (held ones first), traffic, want and free slots.
 
-    __slots__ = ("batches", "free", "room", "seed", "traffic", "want")
+    ``seed``: the store may be empty, create it from this node's view with the first batch.
+    ``resend``: the batches include ones the store answered for before (it lost them): no check.
+    """
+
+    __slots__ = ("batches", "free", "resend", "room", "seed", "traffic", "want")
 
     def __init__(
-        self, room: _Room, batches: list[Batch], traffic: int, want: int, free: int, *, seed: bool = False
+        self,
+        room: _Room,
+        batches: list[Batch],
+        traffic: int,
+        want: int,
+        free: int,
+        *,
+        seed: bool = False,
+        resend: bool = False,
     ) -> None:
         self.room = room
         self.batches = batches
@@ -136,6 +151,11 @@ class _Send:
         self.want = want
         self.free = free
         self.seed = seed
+        self.resend = resend
+
+    def again(self, batches: list[Batch], *, seed: bool = False, resend: bool = False) -> _Send:
+        """This send once more, with ``batches``."""
+        return _Send(self.room, batches, self.traffic, self.want, self.free, seed=seed, resend=resend)
 
 
 class _Room:
@@ -366,27 +386,35 @@ class RedisState:
             batches = [*replica.unconfirmed, (self._next_id(), batch, seconds)]
             # A room's first sync may find the store without it: create it in the same call.
             sends.append(_Send(room, batches, traffic, want, free, seed=not replica.synced))
+        settled = 0
         try:
             replies = await self._pipeline(sends, now)
+            for send, reply in zip(sends, replies, strict=True):
+                status = int(reply[0]) if reply else STORE_EMPTY
+                if status == STORE_EMPTY:
+                    # Redis came back empty: nothing was merged; re-seed it from this node's last view.
+                    reply = (await self._pipeline([send.again(send.batches, seed=True)], now))[0]
+                elif status == STORE_BEHIND:
+                    # Another node re-seeded it from an older view: resend what it lacks of ours.
+                    lacking = send.room.replica.lacking(int(reply[1]))
+                    reply = (await self._pipeline([send.again([*lacking, *send.batches], resend=True)], now))[0]
+                view = parse_sync_reply(reply)
+                if view is None:  # emptied again meanwhile: the next sync tries again
+                    send.room.replica.hold_batch(*send.batches[-1])
+                else:
+                    send.room.replica.absorb(view, now, send.batches)
+                    logger.debug(
+                        "synced: sent %s admitted, grant %d, active %d, waiting %d",
+                        [d.admitted for _, d, _ in send.batches],
+                        view.grant,
+                        view.active,
+                        view.waiting,
+                    )
+                settled += 1
         except BaseException:
-            for send in sends:
+            for send in sends[settled:]:
                 send.room.replica.hold_batch(*send.batches[-1])
             raise
-        for send, reply in zip(sends, replies, strict=True):
-            view = parse_sync_reply(reply)
-            if view is None:
-                # Redis came back empty: nothing was merged; re-seed it from this node's last view.
-                reseed = _Send(send.room, send.batches, send.traffic, send.want, send.free, seed=True)
-                view = parse_sync_reply((await self._pipeline([reseed], now))[0])
-            if view is not None:
-                send.room.replica.absorb(view, now)
-                logger.debug(
-                    "synced: sent %s admitted, grant %d, active %d, waiting %d",
-                    [d.admitted for _, d, _ in send.batches],
-                    view.grant,
-                    view.active,
-                    view.waiting,
-                )
         self.synced_ms = now
 
     def _sync_args(
@@ -397,10 +425,11 @@ class RedisState:
         seconds: AdmittedAt,
         replica: Replica,
         send: _Send,
+        first: bool,
         last: bool,
     ) -> list[Any]:
-        """``sync.lua``'s arguments; only the last batch of a room carries its traffic, want and seed."""
-        seed = send.seed and last
+        """``sync.lua``'s arguments; only the first batch of a room carries the seed, the last its traffic and want."""
+        seed = send.seed and first
         args: list[Any] = [
             now,
             self.node_id,
@@ -410,6 +439,7 @@ class RedisState:
             send.free,
             replica.view.seq,
             1 if seed else 0,
+            0 if send.resend else replica.confirmed_id,
             len(deltas.active),
         ]
         for pair in deltas.active:
@@ -422,14 +452,16 @@ class RedisState:
         for pair in seconds:
             args += pair
         if seed:
-            sessions, places, minute, tat = replica.seed(now)
-            args.append(len(sessions))
-            for pair in sessions:
+            known = replica.seed(now)
+            args.append(len(known.sessions))
+            for pair in known.sessions:
                 args += pair
-            args.append(len(places))
-            for triple in places:
+            args.append(len(known.places))
+            for triple in known.places:
                 args += triple
-            args += (minute, tat)
+            args += (known.admitted_minute, known.pace_tat_us, known.seq, len(known.batch_ids))
+            for node_id, last_batch in known.batch_ids:
+                args += (node_id, last_batch)
         return args
 
     async def _pipeline(self, sends: list[_Send], now: int) -> list[Any]:
@@ -450,8 +482,8 @@ class RedisState:
                     keys = send.room.keys
                     start = len(pipe)
                     for index, (batch_id, deltas, seconds) in enumerate(send.batches):
-                        last = index == len(send.batches) - 1
-                        args = self._sync_args(now, batch_id, deltas, seconds, send.room.replica, send, last)
+                        first, last = index == 0, index == len(send.batches) - 1
+                        args = self._sync_args(now, batch_id, deltas, seconds, send.room.replica, send, first, last)
                         # The command, not pipe.evalsha(): a ClusterPipeline refuses the method.
                         pipe.execute_command("EVALSHA", self._sync_sha, len(keys), *keys, *args)
                     spans.append(range(start, len(pipe)))

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right, insort
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 
 from antechamber.core.counters import Deltas, FrozenQueue, QueueView, RoomSnapshot
@@ -32,6 +33,9 @@ from antechamber.core.types import BUCKET_MS, CAP_WINDOW_S, PRESENT_MS, REFRESH_
 #: A node that lost the store keeps to this fraction of its share of the slots
 #: the last known totals free up, so nodes that cannot see each other stay under the limits.
 HOLD_SHARE = 0.9
+#: Batches the store answered for, kept to resend if another node re-seeds it from an older view.
+#: Several syncs' worth (a status read syncs too): the seeding node's view is one sync old.
+RECENT_BATCHES = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,26 +64,36 @@ class GlobalView:
     pace_tat_us: int = 0
     #: ``admitted_last_minute`` by second (ascending), so that it ages between syncs as the seconds leave the window.
     admitted_by_second: tuple[tuple[int, int], ...] = ()
+    #: Each node's last batch these totals hold, ``(node, batch id)``: a re-seed from this view carries them.
+    batch_ids: tuple[tuple[str, int], ...] = ()
 
 
 EMPTY_VIEW = GlobalView()
 
 
+#: ``sync.lua``'s first reply value: merged; the store is empty (re-seed it); it lacks batches (resend them).
+MERGED, STORE_EMPTY, STORE_BEHIND = 1, 0, 2
+
+
 def parse_sync_reply(reply: Sequence[int | bytes | str]) -> GlobalView | None:
-    """Decode ``sync.lua``'s flat reply; None when the store is empty and wants re-seeding."""
-    values = [int(v) for v in reply]
-    if not values or values[0] == 0:
+    """Decode ``sync.lua``'s flat reply; None when nothing was merged (:data:`STORE_EMPTY`, :data:`STORE_BEHIND`)."""
+    if not reply or int(reply[0]) != MERGED:
         return None
-    it = iter(values[1:])
-    seq, grant, traffic, active = next(it), next(it), next(it), next(it)
-    pairs = sorted((next(it), next(it)) for _ in range(next(it)))
-    waiting, present = next(it), next(it)
-    rows = tuple((next(it), next(it), next(it)) for _ in range(next(it)))
+    raw = iter(reply[1:])
+
+    def num() -> int:
+        return int(next(raw))
+
+    seq, grant, traffic, active = num(), num(), num(), num()
+    pairs = sorted((num(), num()) for _ in range(num()))
+    waiting, present = num(), num()
+    rows = tuple((num(), num(), num()) for _ in range(num()))
     by_second: dict[int, int] = {}
     for second, _bucket, n in rows:
         by_second[second] = by_second.get(second, 0) + n
-    adm_minute, open_seconds, admitted_open, tat = next(it), next(it), next(it), next(it)
-    minute = tuple(sorted((next(it), next(it)) for _ in range(next(it))))
+    adm_minute, open_seconds, admitted_open, tat = num(), num(), num(), num()
+    minute = tuple(sorted((num(), num()) for _ in range(num())))
+    batch_ids = tuple(sorted((_text(next(raw)), num()) for _ in range(num())))
     return GlobalView(
         0,
         seq,
@@ -97,7 +111,29 @@ def parse_sync_reply(reply: Sequence[int | bytes | str]) -> GlobalView | None:
         admitted_open,
         tat,
         minute,
+        batch_ids,
     )
+
+
+def _text(value: int | bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """A node's last view, to put back into a store that came back empty.
+
+    Places go back into the refresh buckets they were counted in, so a visitor's next
+    counted refresh moves its place rather than adding it a second time; the batch ids
+    say which batches the totals hold, so that none is merged twice or lost.
+    """
+
+    sessions: list[tuple[int, int]]
+    places: list[tuple[int, int, int]]
+    admitted_minute: int
+    pace_tat_us: int
+    seq: int
+    batch_ids: tuple[tuple[str, int], ...]
 
 
 #: Admissions by the second they were made in: ``(second, admitted)``, ascending.
@@ -209,9 +245,11 @@ class Replica:
         "_left_unsent",
         "_queue",
         "buffer",
+        "confirmed_id",
         "grant",
         "held",
         "pool",
+        "recent",
         "synced",
         "traffic",
         "traffic_rate",
@@ -235,6 +273,9 @@ class Replica:
         #: Batches whose sync failed, resent (by id, so the store merges each once) before the next.
         self.unconfirmed: list[Batch] = []
         self.held = DeltaBuffer()
+        #: The last batch the store answered for, and the latest batches it did.
+        self.confirmed_id = 0
+        self.recent: deque[Batch] = deque(maxlen=RECENT_BATCHES)
         #: Slots this node may use since the last sync, and how many of them it used.
         self.grant = 0
         self.used = 0
@@ -358,26 +399,13 @@ class Replica:
         self.unconfirmed.append((batch_id, batch, seconds))
         self.held.add(batch)
 
-    def absorb(self, view: GlobalView, now_ms: int) -> None:
-        """The store merged the batches sent and answered with ``view``; decisions made meanwhile stay in the buffer."""
-        self.view = GlobalView(
-            now_ms,
-            view.seq,
-            view.grant,
-            view.traffic_total,
-            view.active,
-            view.expiry_seconds,
-            view.expiry_counts,
-            view.waiting,
-            view.present,
-            view.present_by_second,
-            view.present_rows,
-            view.admitted_last_minute,
-            view.open_seconds,
-            view.admitted_open,
-            view.pace_tat_us,
-            view.admitted_by_second,
-        )
+    def absorb(self, view: GlobalView, now_ms: int, sent: Sequence[Batch] = ()) -> None:
+        """The store merged the batches ``sent`` and answered with ``view``; decisions since stay in the buffer."""
+        self.view = replace(view, now_ms=now_ms)
+        for batch in sent:
+            if batch[0] > self.confirmed_id:
+                self.recent.append(batch)
+                self.confirmed_id = batch[0]
         self.synced = True
         self.unconfirmed = []
         self.held = DeltaBuffer()
@@ -401,16 +429,17 @@ class Replica:
         self.grant = max(self.grant, math.floor(free_base * share * HOLD_SHARE))
         self.pool = False
 
-    def seed(self, now_ms: int) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]], int, int]:
-        """What this node knew, to re-seed a store that came back empty: sessions, present places, minute, pace.
-
-        Places go back into the refresh buckets they were counted in, so a visitor's next
-        counted refresh moves its place rather than adding it a second time.
-        """
+    def seed(self, now_ms: int) -> Seed:
+        """What this node knew, to re-seed a store that came back empty (see :class:`Seed`)."""
         view = self.view
         now_s = now_ms // BUCKET_MS
         sessions = [(s, n) for s, n in zip(view.expiry_seconds, view.expiry_counts, strict=True) if s >= now_s]
-        return sessions, list(view.present_rows), view.admitted_last_minute, view.pace_tat_us
+        rows = list(view.present_rows)
+        return Seed(sessions, rows, view.admitted_last_minute, view.pace_tat_us, view.seq, view.batch_ids)
+
+    def lacking(self, applied: int) -> list[Batch]:
+        """The batches after ``applied`` the store answered for, to resend to a store re-seeded without them."""
+        return [batch for batch in self.recent if batch[0] > applied]
 
     def memory_bytes(self) -> int:
         """A rough size: the view's per-second tables dominate."""

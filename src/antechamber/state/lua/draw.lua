@@ -29,6 +29,8 @@ for f, v in pairs(values) do
   end
 end
 local avail = free_est - (seq - seq_prev) - others - math.max(0, mine - used)
+-- Fewer admissions merged than this node saw: the store was re-seeded; its next sync brings a share.
+if seq < seq_prev then avail = 0 end
 local take = math.max(0, math.min(n, avail))
 if take > 0 then redis.call('HSET', KEYS[2], 'g:' .. node, mine + take) end
 return take

@@ -5,15 +5,19 @@
 --       3 flow (a<s> admitted, o<s> admitted while others waited, q<s> queue open),
 --       4 pace (GCRA theoretical arrival time, µs), 5 nodes (t:/g:/s:/k: per node),
 --       6.. the ring of refresh-bucket hashes (pos second -> users, "b" bucket, "n" total)
--- ARGV: now_ms, node, batch_id, traffic, want, free_est, seq_prev, seed,
---       n_act, (expiry_s, n) * n_act, n_wait, (pos_s, bucket, n) * n_wait,
+-- ARGV: now_ms, node, batch_id, traffic, want, free_est, seq_prev, seed, confirmed (the last batch
+--       of this room the node had an answer for; 0: do not check), n_act, (expiry_s, n) * n_act, n_wait, (pos_s, bucket, n) * n_wait,
 --       admitted, admitted_open, queue_open, pace_us, n_at, (second, admitted) * n_at (the admissions
 --       by the second they were made in; what they leave out counts in the sync's second),
---       [seed only] n_seed_act, (expiry_s, n) *, n_seed_present, (pos_s, bucket, n) *, seed_adm_minute, seed_pace
+--       [seed only] n_seed_act, (expiry_s, n) *, n_seed_present, (pos_s, bucket, n) *, seed_adm_minute, seed_pace,
+--       seed_seq, n_seed_nodes, (node, batch) * (the last batch of each node the seeded totals hold)
 -- Returns {status, seq, grant, traffic_total, active, n_act, (s, n)*, waiting, present,
 --          n_present, (pos_s, bucket, n)*, adm_minute, open_seconds, admitted_open, pace_tat,
---          n_minute, (s, admitted)* of the cap's window, for the node to age adm_minute between syncs}
--- status: 1 merged, 0 the store is empty and this node must re-seed it (nothing merged).
+--          n_minute, (s, admitted)* of the cap's window, for the node to age adm_minute between syncs,
+--          n_nodes, (node, batch)* the last batch merged of each node}
+-- status: 1 merged; 0 the store is empty and this node must re-seed it; {2, applied} the store was
+-- re-seeded without batches this node had an answer for, after ``applied``: it must resend them
+-- (nothing merged in either case).
 
 -- REFRESH_MS, HOLD_MS, PRESENT_MS, OUTFLOW_S, CAP_WINDOW_S, NODE_STALE_MS, NODE_GONE_MS and
 -- META_TTL_MS are defined above this text by state/redis.py (from core/types.py and there).
@@ -26,6 +30,7 @@ local want = tonumber(ARGV[5])
 local free_est = tonumber(ARGV[6])
 local seq_prev = tonumber(ARGV[7])
 local seed = tonumber(ARGV[8])
+local confirmed = tonumber(ARGV[9])
 local now_s = math.floor(now / 1000)
 local ring = #KEYS - 5
 
@@ -67,9 +72,13 @@ local function add_waiting(pos, b, n)
   end
 end
 
-local i = 9
+local i = 10
 local seq_before = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 local applied = tonumber(redis.call('HGET', KEYS[5], 'k:' .. node) or '0')
+if not fresh and confirmed > applied then
+  -- Another node re-seeded the store from a view older than this node's last answer.
+  return {2, applied}
+end
 local merge = batch > applied
 
 local n_act = tonumber(ARGV[i]); i = i + 1
@@ -104,8 +113,15 @@ if fresh then
   if adm > 0 then redis.call('HINCRBY', KEYS[3], 'a' .. now_s, adm) end
   local tat = tonumber(ARGV[i + 1])
   if tat > 0 then redis.call('SET', KEYS[4], fmt(tat)) end
-  redis.call('HSET', KEYS[1], 'seq', 0)
-  seq_before = 0
+  seq_before = tonumber(ARGV[i + 2])
+  redis.call('HSET', KEYS[1], 'seq', seq_before)
+  -- Which batches the seeded totals hold: a node resending one of them (its answer was lost)
+  -- must not have it merged twice, and one whose later batches they lack is told so.
+  n = tonumber(ARGV[i + 3]); i = i + 4
+  for _ = 1, n do
+    if ARGV[i] ~= node then redis.call('HSET', KEYS[5], 'k:' .. ARGV[i], ARGV[i + 1]) end
+    i = i + 2
+  end
 end
 
 if merge then
@@ -134,7 +150,7 @@ local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 -- The nodes: forget those that stopped syncing, sum the others' traffic and grants.
 local others_traffic, others_grant = 0, 0
 local fields = redis.call('HGETALL', KEYS[5])
-local seen = {}
+local seen, gone = {}, {}
 for j = 1, #fields, 2 do
   local f = fields[j]
   if string.sub(f, 1, 2) == 's:' then seen[string.sub(f, 3)] = tonumber(fields[j + 1]) end
@@ -145,6 +161,7 @@ for id, at in pairs(seen) do
   if id ~= node then
     if at < now - NODE_GONE_MS then
       redis.call('HDEL', KEYS[5], 't:' .. id, 'g:' .. id, 's:' .. id, 'k:' .. id)
+      gone[id] = true
     elseif at < now - NODE_STALE_MS then
       -- A node silent for a few seconds holds no share any more, but its last batch id stays:
       -- batches it sent while Redis hung may still arrive, and each must be merged once only.
@@ -158,6 +175,9 @@ end
 -- free_est counts this node's own admissions; the others' merged since its last sync
 -- and what they hold unspent are not free.
 local avail = free_est - (seq_before - seq_prev) - others_grant
+-- The store has fewer admissions than this node saw (re-seeded from an older view): how many the
+-- others made since is unknown, so no share this time; this reply brings the node up to date.
+if seq_before < seq_prev then avail = 0 end
 local grant = math.max(0, math.min(want, avail))
 redis.call('HSET', KEYS[5], 't:' .. node, traffic, 'g:' .. node, grant, 's:' .. node, now)
 
@@ -248,4 +268,14 @@ out[#out + 1] = adm_open
 out[#out + 1] = fmt(tat)
 out[#out + 1] = #minute_rows / 2
 for j = 1, #minute_rows do out[#out + 1] = minute_rows[j] end
+-- Each node's last merged batch, for a re-seed from this view to carry.
+local batches = {}
+for f, v in pairs(values) do
+  if string.sub(f, 1, 2) == 'k:' and not gone[string.sub(f, 3)] then
+    batches[#batches + 1] = string.sub(f, 3)
+    batches[#batches + 1] = tonumber(v)
+  end
+end
+out[#out + 1] = #batches / 2
+for j = 1, #batches do out[#out + 1] = batches[j] end
 return out
