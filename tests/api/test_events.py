@@ -196,6 +196,7 @@ class TestValidation:
         [
             ("name", "a b", "only letters"),
             ("event_start_time", "tomorrow", "ISO 8601"),
+            ("event_start_time", "0001-01-01T00:00:00+00:01", "ISO 8601"),  # the year 0 in UTC: no crash
             ("event_end_time", 1_800_000_000, "string"),
             ("session_duration", 31, "less than or equal to 30"),
             ("total_active_users", 100, "greater than or equal to 200"),

@@ -35,8 +35,15 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    """Parse a stored or client-supplied ISO 8601 timestamp; naive means UTC."""
+    """Parse a stored or client-supplied ISO 8601 timestamp; naive means UTC.
+
+    Raises ValueError for text that is not one, or a time that has no UTC year
+    (0001-01-01T00:00+00:01 is in the year 0).
+    """
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text} is out of range") from None
