@@ -235,6 +235,15 @@ def serve(
             "--turnstile-siteverify-url", help="Where Turnstile tokens are checked (Cloudflare's by default)."
         ),
     ] = None,
+    analytics_days: Annotated[
+        int | None,
+        typer.Option(
+            "--analytics-days",
+            min=1,
+            max=3660,
+            help="Days of per-minute analytics kept in the config store (30; env ANTECHAMBER_ANALYTICS_DAYS).",
+        ),
+    ] = None,
     log_level: LogLevel = None,
 ) -> None:
     """Serve the management API (Cloudflare API v4 under /client/v4) and the gateway in front of the origin."""
@@ -271,6 +280,7 @@ def serve(
         turnstile_site_key=turnstile_site_key,
         turnstile_secret_file=turnstile_secret_file,
         turnstile_siteverify_url=turnstile_siteverify_url,
+        analytics_days=analytics_days,
     )
     if (settings.turnstile_site_key is None) != (settings.turnstile_secret_file is None):
         fail("--turnstile-site-key and --turnstile-secret-file go together")

@@ -36,6 +36,8 @@ from antechamber.challenge.turnstile import Siteverify
 from antechamber.core.cookie import CookieCodec
 from antechamber.crawlers import CrawlerVerifier, ForwardConfirmedDns
 from antechamber.db.engine import Database
+from antechamber.gateway.admission import wall_clock_ms
+from antechamber.gateway.analytics import AnalyticsRecorder, AnalyticsWriter
 from antechamber.gateway.app import Gateway, create_gateway
 from antechamber.gateway.challenge import ChallengeGate, TurnstileSite
 from antechamber.gateway.config import GatewayConfig
@@ -179,16 +181,39 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
             forget_deleted_rooms(follower, state)
             keys = KeyWatcher(settings.data_dir, codec, on_swap=keys_changed(gateway, codec))
             keys.start()  # a changed key file is in force within 2 s, without a restart
+            analytics = analytics_writer(settings, database, follower, state, gateway)
             try:
                 yield Stack(database, follower, state, api, gateway)
             finally:
                 await keys.aclose()
                 await gateway.aclose()
+                await analytics.aclose()  # after the listeners stopped: the last seconds count too
                 await state.aclose()  # after the listeners stopped: flush the last deltas
         finally:
             await follower.aclose()
     finally:
         await database.dispose()
+
+
+def analytics_writer(
+    settings: Settings, database: Database, follower: ConfigFollower, state: RoomState, gateway: Gateway
+) -> AnalyticsWriter:
+    """Count the gateway's decisions per room and minute and write them to the store every few seconds."""
+    recorder = AnalyticsRecorder()
+    gateway.admission.analytics = recorder
+    writer = AnalyticsWriter(
+        recorder,
+        database,
+        follower,
+        state,
+        challenge=gateway.admission.challenge,
+        retention_days=settings.analytics_days,
+        clock=wall_clock_ms,
+        node=state.node_id if isinstance(state, RedisState) else None,
+    )
+    if settings.gateway_enabled:
+        writer.start()
+    return writer
 
 
 def forget_deleted_rooms(follower: ConfigFollower, state: RoomState) -> None:

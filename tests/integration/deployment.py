@@ -14,6 +14,7 @@ import random
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -227,6 +228,21 @@ async def run_crowd(
 
         await asyncio.gather(*(visit(v) for v in crowd.visitors))
     return crowd
+
+
+def make_room(deployment: Deployment, limit: int) -> str:
+    """A room at ``HOST`` letting in ``limit`` new users a minute, ``limit`` at a time; once every node follows it."""
+    room = deployment.sdk().waiting_rooms.create(
+        zone_id=deployment.zone_id,
+        host=HOST,
+        name=f"sale_{uuid.uuid4().hex[:8]}",
+        new_users_per_minute=limit,
+        total_active_users=limit,
+        session_duration=5,
+    )
+    assert room is not None and room.id is not None
+    time.sleep(2.5)  # every node follows the store within 2 s
+    return room.id
 
 
 def store_health(deployment: Deployment, room_id: str) -> dict[str, object]:

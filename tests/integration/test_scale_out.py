@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests.integration.deployment import (
     HOST,
     Deployment,
     Node,
+    make_room,
     room_status,
     run_crowd,
     start_deployment,
@@ -64,20 +64,6 @@ def deployment(
             assert "Traceback" not in node.output(), node.output()[-3000:]
 
 
-def make_room(deployment: Deployment) -> str:
-    room = deployment.sdk().waiting_rooms.create(
-        zone_id=deployment.zone_id,
-        host=HOST,
-        name=f"sale_{uuid.uuid4().hex[:8]}",
-        new_users_per_minute=LIMIT,
-        total_active_users=LIMIT,
-        session_duration=5,
-    )
-    assert room is not None and room.id is not None
-    time.sleep(2.5)  # every node follows the store within 2 s
-    return room.id
-
-
 async def sample_active(deployment: Deployment, room_id: str, seconds: float, into: list[int]) -> None:
     """The status API's active count (every node together), once a second."""
     end = time.monotonic() + seconds
@@ -89,7 +75,7 @@ async def sample_active(deployment: Deployment, room_id: str, seconds: float, in
 
 async def test_three_nodes_hold_the_limits_and_the_order(deployment: Deployment) -> None:
     """A surge over three nodes keeps active users and the new-user rate within 1.05 x the limits, in FIFO order."""
-    room_id = make_room(deployment)
+    room_id = make_room(deployment, LIMIT)
     seen: list[int] = []
     crowd, _ = await asyncio.gather(
         run_crowd(deployment, visitors=VISITORS, arrive_over_s=6, duration_s=48),
@@ -129,7 +115,7 @@ async def test_a_frozen_redis_holds_the_limits_and_reconverges(
     deployment: Deployment, redis_server: services.RedisServer
 ) -> None:
     """Redis hanging mid-surge costs no visitor a 5xx or the limits; the counts re-converge once it answers."""
-    room_id = make_room(deployment)
+    room_id = make_room(deployment, LIMIT)
 
     healths: list[dict[str, object]] = []
 
@@ -154,7 +140,7 @@ async def test_a_frozen_redis_holds_the_limits_and_reconverges(
 
 async def test_a_redis_restarted_empty_is_reseeded(deployment: Deployment, redis_server: services.RedisServer) -> None:
     """Redis restarted without its data mid-surge gets the nodes' counts back; the limits still hold."""
-    room_id = make_room(deployment)
+    room_id = make_room(deployment, LIMIT)
 
     async def restart() -> None:
         await asyncio.sleep(10)
@@ -170,7 +156,7 @@ async def test_a_redis_restarted_empty_is_reseeded(deployment: Deployment, redis
 
 async def test_a_node_killed_mid_surge_loses_nobodys_place(deployment: Deployment) -> None:
     """A gateway killed and restarted mid-surge: the others go on, every place holds (it is in the cookie)."""
-    make_room(deployment)
+    make_room(deployment, LIMIT)
     victim = deployment.nodes[2]
 
     async def kill_and_restart() -> None:

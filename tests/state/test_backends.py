@@ -207,3 +207,14 @@ async def test_read_reports_every_node(backend: Backend) -> None:
     await backend.settle()
     snap = await viewer.read("r", NOW)
     assert (snap.active, snap.waiting) == (2, 3)
+
+
+async def test_peek_reads_without_counting(backend: Backend) -> None:
+    """``peek`` reports what a snapshot would and leaves no room behind for a room nobody asked about."""
+    st = backend.node()
+    assert st.peek("idle", NOW).active == 0
+    assert st.memory_bytes() == backend.node().memory_bytes()
+    st.apply("r", Deltas(active=((S + 60, 2),), waiting=((S - 1, B, 3),)), NOW)
+    await backend.settle()
+    peeked, seen = st.peek("r", NOW), st.snapshot("r", NOW)
+    assert (peeked.active, peeked.waiting) == (seen.active, seen.waiting) == (2, 3)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from antechamber import __version__
 from antechamber.api.handlers import install_error_handlers
 from antechamber.api.models.fields import MIN_USERS, min_user_limit
-from antechamber.api.routes import events, lists, preview, rooms, rules, statuses, zone_settings
+from antechamber.api.routes import analytics, events, lists, preview, rooms, rules, statuses, zone_settings
 from antechamber.api.status import StatusSource, ZeroStatusSource
 from antechamber.db.engine import Database
 from antechamber.db.ids import utc_now
@@ -53,7 +53,7 @@ def create_app(
         app.add_middleware(_UserMinimum, minimum=min_users)
     install_error_handlers(app)
     # Zone-level paths (settings, preview) come before /{waiting_room_id} so they are not read as room ids.
-    for module in (zone_settings, preview, rooms, events, rules, statuses, lists):
+    for module in (zone_settings, preview, rooms, events, rules, statuses, lists, analytics):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(preview.page_router)
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]

@@ -17,7 +17,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from antechamber.core.analytics import COUNTERS, GAUGES
+
 metadata = MetaData()
+
+#: The integer columns of ``analytics_minutes``, named as in :class:`~antechamber.core.analytics.MinuteFigures`.
+ANALYTICS_FIGURES = COUNTERS + GAUGES
 
 accounts = Table(
     "accounts",
@@ -148,6 +153,22 @@ list_operations = Table(
     Column("account_id", String(32), ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
     Column("status", String(16), nullable=False),
     Column("completed", String(32), nullable=False),
+)
+
+# The analytics: one row per room, minute (since the epoch) and gateway process, holding
+# that process's figures for the minute (core/analytics.py); a read merges a minute's rows.
+# No foreign key: a process may still write a minute of a room deleted meanwhile, and the
+# rows go with the retention.
+analytics_minutes = Table(
+    "analytics_minutes",
+    metadata,
+    Column("room_id", String(32), primary_key=True),
+    Column("minute", BigInteger, primary_key=True),
+    Column("node", String(32), primary_key=True),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in ANALYTICS_FIGURES),
+    # {bucket: users} of the waits of the users let in (core.analytics.wait_bucket)
+    Column("waits", JSON, nullable=False),
+    Index("ix_analytics_minutes_minute", "minute"),
 )
 
 # One row, bumped by every API write: gateways poll it to notice config changes

@@ -20,6 +20,7 @@ from antechamber.core.decide import Decision, decide
 from antechamber.core.ticket import Ticket
 from antechamber.core.types import BUCKET_MS, Outcome, Random, RequestFacts, RoomConfig
 from antechamber.crawlers import CrawlerVerifier
+from antechamber.gateway.analytics import AnalyticsRecorder
 from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.config import ConfigSource, RoomEntry
 from antechamber.gateway.cookies import (
@@ -48,6 +49,8 @@ _OPENED_MAX = 16384
 #: Queued visitors' opened cookies (each lives until the visitor's next counted refresh).
 _QUEUED_MAX = 4096
 _LANG_COOKIE_BYTES = LANG_COOKIE.encode()
+#: Outcomes the analytics count for every request (admissions are counted by their deltas).
+_ANALYSED = frozenset((Outcome.REJECT, Outcome.BYPASS))
 
 
 def wall_clock_ms() -> int:
@@ -94,6 +97,7 @@ class Admission:
     __slots__ = (
         "_bypass",
         "_cache",
+        "analytics",
         "challenge",
         "_opened",
         "_queued",
@@ -125,6 +129,8 @@ class Admission:
         self.crawlers = crawlers
         #: The challenge behind ``turnstile_mode`` (None: no challenge is shown, nobody is held for one).
         self.challenge: ChallengeGate | None = None
+        #: Where counted admissions, rejections, bypasses and revocations go (None: not kept).
+        self.analytics: AnalyticsRecorder | None = None
         self.state = state
         self.codec = codec
         self.clock = clock
@@ -212,8 +218,12 @@ class Admission:
                 if count and not drawn:
                     return Verdict(entry, config, decision, opened, (), now)
                 decision = decide(config, dataclasses.replace(snapshot, pool=False), opened, facts, now, self.rng)
-        if count and decision.deltas:
-            self.state.apply(entry.room_id, decision.deltas, now)
+        if count:
+            if decision.deltas:
+                self.state.apply(entry.room_id, decision.deltas, now)
+            # Only what the analytics count is worth a call (not an admitted visitor's ordinary request).
+            if self.analytics is not None and (decision.deltas.admitted or decision.outcome in _ANALYSED):
+                self.analytics.decided(entry.room_id, decision, now)
         cookies: tuple[bytes, ...] = ()
         ticket = decision.ticket
         if ticket is not None and ticket != opened:
@@ -321,6 +331,8 @@ class Admission:
             self.state.apply(
                 entry.room_id, Deltas(active=((ticket.expires_ms // BUCKET_MS, -1),), moves_visitor=True), now_ms
             )
+            if self.analytics is not None:
+                self.analytics.revoked(entry.room_id, now_ms)
         return dropped, clear_room_cookie(entry.cookie_name, cookie_flags(entry.cookie, visitor.secure))
 
     def session_of(self, entry: RoomEntry, visitor: Visitor, now_ms: int) -> Ticket | None:

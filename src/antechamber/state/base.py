@@ -54,6 +54,14 @@ class RoomState(Protocol):
 
     def snapshot(self, room_id: str, now_ms: int, /) -> RoomSnapshot: ...
 
+    def peek(self, room_id: str, now_ms: int, /) -> RoomSnapshot:
+        """What :meth:`snapshot` would say, without counting a request or keeping a room nobody asked about.
+
+        For the analytics' and the metrics' samples: a look must not change a node's
+        share of the traffic, nor keep an idle room's counters alive.
+        """
+        ...
+
     def apply(self, room_id: str, deltas: Deltas, now_ms: int, /) -> None: ...
 
     async def draw(self, room_id: str, now_ms: int, /) -> bool:

@@ -294,6 +294,10 @@ class MemoryState:
         room.advance(now_ms)
         return room
 
+    def peek(self, room_id: str, now_ms: int, /) -> RoomSnapshot:
+        """The room's counters at ``now_ms`` (zeros for a room never asked about)."""
+        return self.snapshot(room_id, now_ms) if room_id in self._rooms else RoomSnapshot(now_ms)
+
     def snapshot(self, room_id: str, now_ms: int, /) -> RoomSnapshot:
         """The room's counters at ``now_ms``; the queue view stays live."""
         room = self._room(room_id, now_ms)

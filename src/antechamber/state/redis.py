@@ -244,6 +244,11 @@ class RedisState:
         replica.count_traffic()
         return replica.snapshot(now_ms)
 
+    def peek(self, room_id: str, now_ms: int, /) -> RoomSnapshot:
+        """The room as this node sees it, not counted as traffic (zeros for a room this node does not serve)."""
+        room = self._rooms.get(room_id)
+        return RoomSnapshot(now_ms) if room is None else room.replica.snapshot(now_ms)
+
     def apply(self, room_id: str, deltas: Deltas, now_ms: int, /) -> None:
         """Count one decision here; it reaches Redis with the next sync."""
         if deltas:

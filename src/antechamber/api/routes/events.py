@@ -39,7 +39,7 @@ def event_result(event: StoredEvent) -> Event:
     )
 
 
-async def _load_event(connection: AsyncConnection, room_id: str, event_id: str) -> StoredEvent:
+async def load_event(connection: AsyncConnection, room_id: str, event_id: str) -> StoredEvent:
     found = next((e for e in await events.room_events(connection, room_id) if e.id == event_id), None)
     if found is None or not is_id(event_id):
         raise not_found("event")
@@ -55,7 +55,7 @@ async def _save(
     async with write_transaction(db) as connection:
         room = await load_room(connection, zone, room_id, for_update=True)
         if current is not None:
-            await _load_event(connection, room.id, current.id)
+            await load_event(connection, room.id, current.id)
         await check_event_in_store(connection, room.id, body, window, creating=current is None)
         stored = StoredEvent(
             id=event_id,
@@ -96,7 +96,7 @@ async def get_event(zone: AuthorizedZone, waiting_room_id: str, event_id: str, d
     """Fetch one event as stored (null overrides stay null)."""
     async with db.connect() as connection:
         room = await load_room(connection, zone, waiting_room_id)
-        event = await _load_event(connection, room.id, event_id)
+        event = await load_event(connection, room.id, event_id)
     return Envelope(result=event_result(event))
 
 
@@ -107,7 +107,7 @@ async def get_event_details(
     """Preview the event as if it were active: null overrides take the room's current values."""
     async with db.connect() as connection:
         room = await load_room(connection, zone, waiting_room_id)
-        event = await _load_event(connection, room.id, event_id)
+        event = await load_event(connection, room.id, event_id)
     filled = event_result(event).model_dump()
     for name in OVERRIDE_FIELDS:
         if filled[name] is None:
@@ -122,7 +122,7 @@ async def update_event(
     """Replace an event; fields left out return to their defaults."""
     async with db.connect() as connection:
         room = await load_room(connection, zone, waiting_room_id)
-        current = await _load_event(connection, room.id, event_id)
+        current = await load_event(connection, room.id, event_id)
     return Envelope(result=await _save(db, zone, room.id, body.model_dump(mode="json"), current, clock()))
 
 
@@ -133,7 +133,7 @@ async def edit_event(
     """Change the given fields of an event, keeping the rest."""
     async with db.connect() as connection:
         room = await load_room(connection, zone, waiting_room_id)
-        current = await _load_event(connection, room.id, event_id)
+        current = await load_event(connection, room.id, event_id)
     merged = EventInput.model_validate({**current.body, **body.model_dump(mode="json", exclude_unset=True)})
     return Envelope(result=await _save(db, zone, room.id, merged.model_dump(mode="json"), current, clock()))
 
@@ -145,6 +145,6 @@ async def delete_event(
     """Delete an event."""
     async with write_transaction(db) as connection:
         room = await load_room(connection, zone, waiting_room_id)
-        event = await _load_event(connection, room.id, event_id)
+        event = await load_event(connection, room.id, event_id)
         await events.delete_event(connection, event.id)
     return Envelope(result=DeletedObject(id=event.id))
