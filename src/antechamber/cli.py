@@ -235,6 +235,14 @@ def serve(
             "--turnstile-siteverify-url", help="Where Turnstile tokens are checked (Cloudflare's by default)."
         ),
     ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics",
+            help="Serve Prometheus metrics at /metrics on HOST:PORT, a listener of its own (they are also at "
+            "/metrics on the API's port) (env ANTECHAMBER_METRICS).",
+        ),
+    ] = None,
     analytics_days: Annotated[
         int | None,
         typer.Option(
@@ -281,6 +289,7 @@ def serve(
         turnstile_secret_file=turnstile_secret_file,
         turnstile_siteverify_url=turnstile_siteverify_url,
         analytics_days=analytics_days,
+        metrics=metrics,
     )
     if (settings.turnstile_site_key is None) != (settings.turnstile_secret_file is None):
         fail("--turnstile-site-key and --turnstile-secret-file go together")
@@ -288,9 +297,26 @@ def serve(
         fail(f"--turnstile-secret-file: {settings.turnstile_secret_file} is not a readable file")
     check_serving(settings)
     configure_logging(settings.log_level)
+    if settings.workers > 1:
+        share_metrics(settings)
     from antechamber.server import run
 
     run(settings)
+
+
+def share_metrics(settings: Settings) -> None:
+    """Put prometheus-client in multiprocess mode for the workers: an empty directory, named before it is imported.
+
+    Its value class is chosen at import, and every worker must write to the same
+    files for a scrape of any of them to count them all.
+    """
+    import os
+    import shutil
+
+    directory = settings.data_dir / "metrics"
+    shutil.rmtree(directory, ignore_errors=True)  # a previous run's values must not count
+    directory.mkdir(mode=0o700, parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
 
 
 def check_serving(settings: Settings) -> None:
@@ -308,6 +334,10 @@ def check_serving(settings: Settings) -> None:
             parse_bind(settings.gateway)
         if settings.api == settings.gateway:
             raise ValueError(f"the API and the gateway cannot both listen on {settings.api}")
+        if settings.metrics is not None:
+            parse_bind(settings.metrics)
+            if settings.metrics in (settings.api, settings.gateway):
+                raise ValueError(f"--metrics needs an address of its own, not {settings.metrics}")
         check_state_url(settings.state)
         if settings.workers > 1 and not is_shared(settings.state):
             raise ValueError(

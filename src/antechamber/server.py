@@ -43,6 +43,7 @@ from antechamber.gateway.challenge import ChallengeGate, TurnstileSite
 from antechamber.gateway.config import GatewayConfig
 from antechamber.gateway.follower import ConfigFollower
 from antechamber.gateway.live_status import StateStatusSource
+from antechamber.gateway.metrics import GatewayMetrics
 from antechamber.gateway.upstream import UpstreamPool
 from antechamber.keystore import KeyWatcher, load_or_create_keys
 from antechamber.rules.geo import GeoDatabase
@@ -82,6 +83,7 @@ class Stack:
     state: RoomState
     api: FastAPI
     gateway: Gateway
+    metrics: GatewayMetrics
 
     def listeners(self, settings: Settings, *, api: bool = True) -> list[Listener]:
         """The API (unless off, or not this worker's) and the gateway (unless off) on their addresses."""
@@ -99,6 +101,8 @@ class Stack:
                     raw=settings.gateway_server == "raw",
                 )
             )
+        if settings.metrics is not None:
+            listeners.append(Listener("metrics", self.metrics.asgi(), settings.metrics, {"lifespan": "off"}))
         return listeners
 
 
@@ -157,11 +161,13 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
                 policy=settings.state_failure,
                 open_for_s=settings.state_open_seconds,
             )
+            metrics = GatewayMetrics()
             api = create_app(
                 database,
                 StateStatusSource(state, follower),
                 min_users=settings.min_user_limit,
                 rules_geo=geo is not None,
+                metrics=metrics.exposition,
             )
             gateway = create_gateway(
                 follower,
@@ -181,9 +187,9 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
             forget_deleted_rooms(follower, state)
             keys = KeyWatcher(settings.data_dir, codec, on_swap=keys_changed(gateway, codec))
             keys.start()  # a changed key file is in force within 2 s, without a restart
-            analytics = analytics_writer(settings, database, follower, state, gateway)
+            analytics = analytics_writer(settings, database, follower, state, gateway, metrics)
             try:
-                yield Stack(database, follower, state, api, gateway)
+                yield Stack(database, follower, state, api, gateway, metrics)
             finally:
                 await keys.aclose()
                 await gateway.aclose()
@@ -196,9 +202,14 @@ async def running_stack(settings: Settings) -> AsyncIterator[Stack]:
 
 
 def analytics_writer(
-    settings: Settings, database: Database, follower: ConfigFollower, state: RoomState, gateway: Gateway
+    settings: Settings,
+    database: Database,
+    follower: ConfigFollower,
+    state: RoomState,
+    gateway: Gateway,
+    metrics: GatewayMetrics,
 ) -> AnalyticsWriter:
-    """Count the gateway's decisions per room and minute and write them to the store every few seconds."""
+    """Count the gateway's decisions per room and minute; write them to the store and the metrics every few seconds."""
     recorder = AnalyticsRecorder()
     gateway.admission.analytics = recorder
     writer = AnalyticsWriter(
@@ -210,6 +221,8 @@ def analytics_writer(
         retention_days=settings.analytics_days,
         clock=wall_clock_ms,
         node=state.node_id if isinstance(state, RedisState) else None,
+        metrics=metrics,
+        revision=lambda: follower.revision,
     )
     if settings.gateway_enabled:
         writer.start()
@@ -385,8 +398,11 @@ def describe(settings: Settings, *, api: bool = True) -> list[str]:
 
 
 def binds(settings: Settings) -> list[str]:
-    """The addresses this node listens on (the API first)."""
-    return [b for b, on in ((settings.api, settings.api_enabled), (settings.gateway, settings.gateway_enabled)) if on]
+    """The addresses this node listens on (the API first, the metrics last)."""
+    listening = [(settings.api, settings.api_enabled), (settings.gateway, settings.gateway_enabled)]
+    if settings.metrics is not None:
+        listening.append((settings.metrics, True))
+    return [b for b, on in listening if on]
 
 
 async def serve(settings: Settings, *, bound: Sequence[socket.socket] | None = None, api: bool = True) -> None:

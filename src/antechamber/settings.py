@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     state_failure: Literal["hold", "open"] = "hold"
     state_open_seconds: float = Field(default=60.0, ge=0, le=3600)
     workers: int = Field(default=1, ge=1, le=256)
+    #: Where the gateway serves Prometheus metrics, ``HOST:PORT`` (None: only on the API's port).
+    metrics: str | None = None
     #: Days of per-minute analytics kept in the config store.
     analytics_days: int = Field(default=30, ge=1, le=3660)
     #: MaxMind-format databases (City/Country and ASN) for the geo fields of bypass rules.

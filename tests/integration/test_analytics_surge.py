@@ -1,6 +1,7 @@
-"""A bounded surge through a real gateway process: the analytics endpoint tells what the surge did.
+"""A bounded surge through a real gateway process: the analytics endpoint and the metrics tell what it did.
 
-On SQLite and on PostgreSQL: the gateway writes its minutes into the store the API reads.
+On SQLite and on PostgreSQL: the gateway writes its minutes into the store the API reads,
+and serves Prometheus metrics on a listener of its own (``--metrics``) and on the API's port.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.deployment import Deployment, make_room, run_crowd, start_deployment
-from tests.services import http_origin
+from tests.services import free_port, http_origin
 
 pytestmark = [pytest.mark.slow]
 
@@ -36,10 +38,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def deployment(tmp_path: Path, store_url: str) -> Iterator[Deployment]:
-    """One node on the in-process state, serving the API and the gateway."""
+def metrics_port() -> int:
+    """A free port for the gateway's metrics listener."""
+    return free_port()
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, store_url: str, metrics_port: int) -> Iterator[Deployment]:
+    """One node on the in-process state, serving the API, the gateway and the metrics."""
+    extra = ["--metrics", f"127.0.0.1:{metrics_port}"]
     with http_origin() as origin:
-        deployment = start_deployment(tmp_path, nodes=1, database_url=store_url, state="memory", origin=origin)
+        deployment = start_deployment(
+            tmp_path, nodes=1, database_url=store_url, state="memory", origin=origin, extra=extra
+        )
         try:
             yield deployment
         finally:
@@ -52,8 +63,19 @@ def _analytics(deployment: Deployment, room_id: str, **params: str) -> httpx.Res
     return httpx.get(url, params=params, headers={"authorization": f"Bearer {deployment.token}"}, timeout=10)
 
 
-async def test_the_analytics_match_the_surge(deployment: Deployment) -> None:
-    """Admissions, peaks, limits and waits read back from the endpoint are those the crowd saw."""
+def scrape(url: str) -> dict[tuple[str, str], float]:
+    """A Prometheus scrape: each sample by name and room."""
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, sample.labels.get("room", "")): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+async def test_the_analytics_match_the_surge(deployment: Deployment, metrics_port: int) -> None:
+    """Admissions, peaks, limits and waits read back from the endpoint and the metrics are those the crowd saw."""
     room_id = await asyncio.to_thread(make_room, deployment, RATE)
     crowd = await run_crowd(deployment, visitors=VISITORS, arrive_over_s=3, duration_s=DURATION_S)
     admitted = crowd.admitted
@@ -81,6 +103,17 @@ async def test_the_analytics_match_the_surge(deployment: Deployment) -> None:
         true = statistics.quantiles(waits, n=100, method="inclusive")[q - 1] if len(waits) > 1 else waits[0]
         assert abs(got - true) <= 0.05 * true + 1.0, (q, got, true)
     assert summary["longest_wait_seconds"] == pytest.approx(max(waits), rel=0.05, abs=1.0)
+    # The metrics, scraped from the gateway's own listener and from the API's port, say the same.
+    api_metrics = deployment.api.removesuffix("/client/v4") + "/metrics"
+    for url in (f"http://127.0.0.1:{metrics_port}/metrics", api_metrics):
+        seen = await asyncio.to_thread(scrape, url)
+        assert seen[("antechamber_new_users_admitted_total", room_id)] == len(admitted)
+        assert seen[("antechamber_wait_seconds_count", room_id)] == len(admitted)
+        assert seen[("antechamber_active_users", room_id)] == len(admitted)
+        assert seen[("antechamber_queued_users", room_id)] == VISITORS - len(admitted)
+        assert seen[("antechamber_active_users_limit", room_id)] == RATE
+        assert seen[("antechamber_state_store_up", "")] == 1
+        assert seen[("antechamber_config_revision", "")] >= 1
     exported = await asyncio.to_thread(_analytics, deployment, room_id, format="csv")
     lines = list(csv.DictReader(io.StringIO(exported.text)))
     assert sum(int(line["new_users"]) for line in lines) == len(admitted)

@@ -196,10 +196,14 @@ def _children(pid: int) -> list[int]:
 def test_workers_share_one_port_and_stop_together(
     tmp_path: Path, redis_server: services.RedisServer, origin: str
 ) -> None:
-    """--workers 2 runs two processes on the gateway's one port; SIGTERM stops them all, exit status 0."""
+    """--workers 2 runs two processes on the gateway's one port; SIGTERM stops them all, exit status 0.
+
+    Both write their metrics to the shared directory, and a scrape of the metrics port reads them.
+    """
     data = ["--data-dir", str(tmp_path / "data")]
-    gateway_port, api_port = services.free_port(), services.free_port()
+    gateway_port, api_port, metrics_port = services.free_port(), services.free_port(), services.free_port()
     args = [*data, "--api", f"127.0.0.1:{api_port}", "--gateway", f"127.0.0.1:{gateway_port}", "--origin", origin]
+    args += ["--metrics", f"127.0.0.1:{metrics_port}"]
     node = Node(
         "workers", [*args, "--state", redis_server.url, "--workers", "2"], gateway_port, api_port, tmp_path / "w.log"
     )
@@ -213,6 +217,12 @@ def test_workers_share_one_port_and_stop_together(
         assert httpx.get(
             f"http://127.0.0.1:{api_port}/client/v4/zones/{'a' * 32}/waiting_rooms", timeout=5
         ).status_code in (401, 403)
+        shared = tmp_path / "data" / "metrics"
+        assert {pid for pid in workers if list(shared.glob(f"gauge_min_{pid}.db"))} == set(workers)
+        for _ in range(10):  # either worker answers, with every worker's values
+            scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+            up = [line for line in scraped.text.splitlines() if line.startswith("antechamber_state_store_up")]
+            assert scraped.status_code == 200 and up == ["antechamber_state_store_up 1.0"], up
     finally:
         assert node.stop() == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)

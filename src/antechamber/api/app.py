@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from antechamber import __version__
 from antechamber.api.handlers import install_error_handlers
@@ -26,6 +26,7 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     min_users: int = MIN_USERS,
     rules_geo: bool = False,
+    metrics: Callable[[], tuple[bytes, str]] | None = None,
 ) -> FastAPI:
     """Build the API on an open, migrated store.
 
@@ -35,6 +36,7 @@ def create_app(
         clock: the current time, timezone-aware (injected so tests can move time).
         min_users: the lowest user limit rooms and events may set (Cloudflare's 200 unless lowered).
         rules_geo: a geo database is configured, so bypass rules may use ``ip.src.country`` and the like.
+        metrics: the Prometheus exposition and its content type, served at ``/metrics`` (None: no such path).
     """
     app = FastAPI(
         title="Antechamber management API",
@@ -56,6 +58,14 @@ def create_app(
     for module in (zone_settings, preview, rooms, events, rules, statuses, lists, analytics):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(preview.page_router)
+    if metrics is not None:
+        exposition = metrics
+
+        @app.get("/metrics", include_in_schema=False)
+        async def scrape() -> Response:
+            body, content_type = exposition()
+            return Response(body, media_type=content_type)
+
     app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
     return app
 

@@ -27,6 +27,7 @@ from antechamber.db import analytics as stored
 from antechamber.db.engine import Database
 from antechamber.gateway.challenge import ChallengeCounts, ChallengeGate
 from antechamber.gateway.config import ConfigSource
+from antechamber.gateway.metrics import GatewayMetrics
 from antechamber.state.base import RoomState
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ class AnalyticsWriter:
         retention_days: int = 30,
         clock: Callable[[], int],
         node: str | None = None,
+        metrics: GatewayMetrics | None = None,
+        revision: Callable[[], int | None] = lambda: None,
     ) -> None:
         self.recorder = recorder
         self.database = database
@@ -123,6 +126,9 @@ class AnalyticsWriter:
         self.challenge = challenge
         self.retention_days = retention_days
         self.clock = clock
+        #: Fed the same samples and minutes (Prometheus), and the node's health and config revision.
+        self.metrics = metrics
+        self.revision = revision
         #: This process's rows are its own: a restarted process writes new ones beside the old.
         self.node = node or uuid.uuid4().hex[:16]
         self._task: asyncio.Task[None] | None = None
@@ -132,14 +138,13 @@ class AnalyticsWriter:
         """Look at every room's totals and limits, and the challenge counts."""
         for room_id, entry in self.source.current.rooms.items():
             snapshot = self.state.peek(room_id, now_ms)
-            if snapshot.active > 0 or snapshot.waiting > 0:
-                config = effective_config(entry.room, entry.events, now_ms)
-                self.recorder.figures(room_id, now_ms).sample(
-                    max(0, snapshot.active),
-                    max(0, snapshot.waiting),
-                    config.total_active_users,
-                    config.new_users_per_minute,
-                )
+            active, queued = max(0, snapshot.active), max(0, snapshot.waiting)
+            config = effective_config(entry.room, entry.events, now_ms)
+            if active or queued:
+                figures = self.recorder.figures(room_id, now_ms)
+                figures.sample(active, queued, config.total_active_users, config.new_users_per_minute)
+            if self.metrics is not None:
+                self.metrics.room(room_id, active, queued, config.total_active_users, config.new_users_per_minute)
             if self.challenge is not None and room_id in self.challenge.counts:
                 self.recorder.challenges(room_id, self.challenge.counts[room_id], now_ms)
 
@@ -148,6 +153,9 @@ class AnalyticsWriter:
         now = self.clock()
         self.sample(now)
         rows = [row for row in self.recorder.take_changed(now) if not row[2].empty()]
+        if self.metrics is not None:
+            self.metrics.minutes(rows, now)
+            self.metrics.node(self.state.health(), self.revision(), now)
         if rows:
             try:
                 async with self.database.begin() as connection:
@@ -161,6 +169,8 @@ class AnalyticsWriter:
             self._pruned_ms = now
 
     def start(self) -> None:
+        if self.metrics is not None:  # a worker's first values, not the zeros its metrics start at
+            self.metrics.node(self.state.health(), self.revision(), self.clock())
         self._task = asyncio.create_task(self._run(), name="antechamber-analytics")
 
     async def _run(self) -> None:
