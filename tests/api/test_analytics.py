@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import datetime, timedelta
 
-from antechamber.core.analytics import MINUTE_MS, MinuteFigures
+from antechamber.core.analytics import MINUTE_MS, MinuteFigures, MinuteRow
 from antechamber.core.counters import Deltas
 from antechamber.core.types import BUCKET_MS, REFRESH_BUCKET_MS
 from antechamber.db import analytics
@@ -27,7 +27,7 @@ def _figures(admitted: int, queued: int, waits: list[int]) -> MinuteFigures:
     return figures
 
 
-async def _save(api: Api, node: str, rows: list[tuple[str, int, MinuteFigures]]) -> None:
+async def _save(api: Api, node: str, rows: list[MinuteRow]) -> None:
     async with api.db.begin() as connection:
         await analytics.save(connection, node, rows)
 

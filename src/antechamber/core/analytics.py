@@ -97,6 +97,9 @@ class MinuteFigures:
         return merge([self])
 
 
+#: One room's figures for one minute (since the epoch), as a process hands them on: (room id, minute, figures).
+MinuteRow = tuple[str, int, MinuteFigures]
+
 #: The fields that add up across nodes, and those that take the largest.
 COUNTERS = (
     "admitted",
@@ -144,15 +147,16 @@ class Summary:
 def summarise(minutes: Iterable[MinuteFigures]) -> Summary:
     """Totals, peaks and wait percentiles over ``minutes`` (each already merged over the nodes)."""
     rows = list(minutes)
-    waits = merge(rows).waits
+    total = merge(rows)  # counters added, gauges the largest: the range's totals and peaks
+    waits = total.waits
     return Summary(
         minutes=len(rows),
-        admitted=sum(r.admitted for r in rows),
-        rejected=sum(r.rejected for r in rows),
-        bypassed=sum(r.bypassed for r in rows),
-        revoked=sum(r.revoked for r in rows),
-        peak_active=max((r.active_max for r in rows), default=0),
-        peak_queued=max((r.queued_max for r in rows), default=0),
+        admitted=total.admitted,
+        rejected=total.rejected,
+        bypassed=total.bypassed,
+        revoked=total.revoked,
+        peak_active=total.active_max,
+        peak_queued=total.queued_max,
         wait_p50_ms=percentile_ms(waits, 50),
         wait_p90_ms=percentile_ms(waits, 90),
         wait_p99_ms=percentile_ms(waits, 99),

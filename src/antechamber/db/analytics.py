@@ -8,17 +8,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from antechamber.core.analytics import MINUTE_MS, MinuteFigures, merge
+from antechamber.core.analytics import MINUTE_MS, MinuteFigures, MinuteRow, merge
 from antechamber.db import tables
 
 _table = tables.analytics_minutes
 _FIGURES = tables.ANALYTICS_FIGURES
 
-#: (room id, minute since the epoch, figures)
-Row = tuple[str, int, MinuteFigures]
 
-
-def _values(node: str, row: Row) -> dict[str, object]:
+def _values(node: str, row: MinuteRow) -> dict[str, object]:
     room_id, minute, figures = row
     values: dict[str, object] = {name: getattr(figures, name) for name in _FIGURES}
     # JSON object keys are text: the buckets go back to ints on the way in.
@@ -26,7 +23,7 @@ def _values(node: str, row: Row) -> dict[str, object]:
     return {"room_id": room_id, "minute": minute, "node": node, **values}
 
 
-async def save(connection: AsyncConnection, node: str, rows: Sequence[Row]) -> None:
+async def save(connection: AsyncConnection, node: str, rows: Sequence[MinuteRow]) -> None:
     """Write ``node``'s figures for each (room, minute): a row holds the minute so far, so it replaces the last."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(_table)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 
 from antechamber.background import cancel_and_wait
-from antechamber.core.analytics import MINUTE_MS, MinuteFigures
+from antechamber.core.analytics import MINUTE_MS, MinuteFigures, MinuteRow
 from antechamber.core.config import effective_config
 from antechamber.core.decide import Decision
 from antechamber.core.types import Outcome
@@ -86,7 +86,7 @@ class AnalyticsRecorder:
         figures.challenges_passed += now[1] - before[1]
         figures.challenges_failed += now[2] - before[2]
 
-    def take_changed(self, now_ms: int) -> list[tuple[str, int, MinuteFigures]]:
+    def take_changed(self, now_ms: int) -> list[MinuteRow]:
         """The minutes changed since the last call, as they stand; minutes before this one are let go."""
         current = now_ms // MINUTE_MS
         taken = [(room, minute, self.minutes[(room, minute)].copy()) for room, minute in sorted(self._changed)]
@@ -95,7 +95,7 @@ class AnalyticsRecorder:
             del self.minutes[key]
         return taken
 
-    def give_back(self, rows: list[tuple[str, int, MinuteFigures]]) -> None:
+    def give_back(self, rows: list[MinuteRow]) -> None:
         """A write failed: these minutes are written with the next (their figures are kept until then)."""
         for room, minute, figures in rows:
             self.minutes.setdefault((room, minute), figures)

@@ -29,14 +29,13 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from antechamber.core.analytics import MINUTE_MS, MinuteFigures, bucket_ms
+from antechamber.core.analytics import MINUTE_MS, MinuteFigures, MinuteRow, bucket_ms
 from antechamber.state.base import StateHealth
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Wait buckets, in seconds: a second to two hours.
 WAIT_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 
-Row = tuple[str, int, MinuteFigures]
 ASGIApp = Any
 GaugeMode = Literal["max", "min"]
 
@@ -111,7 +110,7 @@ class GatewayMetrics:
         self.active_limit.labels(room_id).set(active_limit)
         self.rate_limit.labels(room_id).set(rate_limit)
 
-    def minutes(self, rows: Sequence[Row], now_ms: int) -> None:
+    def minutes(self, rows: Sequence[MinuteRow], now_ms: int) -> None:
         """The minutes that changed: each counter grows by what its minute grew by since the last look."""
         for room_id, minute, figures in rows:
             before = self._seen.get((room_id, minute)) or MinuteFigures()

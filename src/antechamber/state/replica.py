@@ -399,7 +399,7 @@ class Replica:
         self.unconfirmed.append((batch_id, batch, seconds))
         self.held.add(batch)
 
-    def absorb(self, view: GlobalView, now_ms: int, sent: Sequence[Batch] = ()) -> None:
+    def absorb(self, view: GlobalView, now_ms: int, sent: Sequence[Batch]) -> None:
         """The store merged the batches ``sent`` and answered with ``view``; decisions since stay in the buffer."""
         self.view = replace(view, now_ms=now_ms)
         for batch in sent:
