@@ -19,6 +19,7 @@
     antechamber keys rotate
     antechamber crawlers show [--json]
     antechamber crawlers update FILE [--crawler NAME] [--source URL]
+    antechamber dashboard password [--stdin | --clear]
     antechamber migrate
 
 Every command but ``surge`` and ``simulate`` takes ``--data-dir`` (env ``ANTECHAMBER_DATA_DIR``, default ``./data``);
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -58,6 +60,8 @@ crawlers_app = typer.Typer(
     help="Show and replace the search-engine crawler IP ranges (search_engine_crawler_bypass).", no_args_is_help=True
 )
 app.add_typer(crawlers_app, name="crawlers")
+dashboard_app = typer.Typer(help="The web dashboard at /dashboard on the API's port.", no_args_is_help=True)
+app.add_typer(dashboard_app, name="dashboard")
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (env ANTECHAMBER_DATA_DIR; default ./data).")
@@ -555,6 +559,33 @@ def tokens_revoke(
     if not with_store(load_settings(data_dir, database_url), revoke):
         fail(f"no active token with id {token_id!r}")
     typer.echo(f"revoked {token_id}")
+
+
+@dashboard_app.command("password")
+def dashboard_password(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read the password from standard input (scripts).")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the password: only API tokens sign in.")] = False,
+) -> None:
+    """Set the operator password of the dashboard (asked twice, never echoed); ends every operator sign-in."""
+    from antechamber.db import dashboard
+
+    password: str | None = None
+    if not clear:
+        if stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = typer.prompt("Operator password", hide_input=True, confirmation_prompt=True)
+        if len(password) < dashboard.MIN_PASSWORD_LENGTH:
+            fail(f"the password must be at least {dashboard.MIN_PASSWORD_LENGTH} characters long")
+
+    async def store(database: Database) -> None:
+        async with database.begin() as connection:
+            await dashboard.set_operator_password(connection, password)
+
+    with_store(load_settings(data_dir, database_url), store)
+    typer.echo("operator password cleared" if clear else "operator password set (stored as a scrypt hash)")
 
 
 def key_store(data_dir: Path | None, work: Callable[[Path], T]) -> T:

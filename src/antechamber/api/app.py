@@ -27,6 +27,7 @@ def create_app(
     min_users: int = MIN_USERS,
     rules_geo: bool = False,
     metrics: Callable[[], tuple[bytes, str]] | None = None,
+    dashboard: bool = True,
 ) -> FastAPI:
     """Build the API on an open, migrated store.
 
@@ -37,6 +38,7 @@ def create_app(
         min_users: the lowest user limit rooms and events may set (Cloudflare's 200 unless lowered).
         rules_geo: a geo database is configured, so bypass rules may use ``ip.src.country`` and the like.
         metrics: the Prometheus exposition and its content type, served at ``/metrics`` (None: no such path).
+        dashboard: serve the operator's web dashboard at ``/dashboard``.
     """
     app = FastAPI(
         title="Antechamber management API",
@@ -58,6 +60,10 @@ def create_app(
     for module in (zone_settings, preview, rooms, events, rules, statuses, lists, analytics):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(preview.page_router)
+    if dashboard:
+        from antechamber.dashboard.mount import mount_dashboard
+
+        mount_dashboard(app)
     if metrics is not None:
         exposition = metrics
 

@@ -24,6 +24,9 @@ from antechamber.db.tokens import ApiToken, token_for_secret
 bearer = HTTPBearer(auto_error=False, description="An API token made with `antechamber tokens create`.")
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Where the dashboard puts its signed-in principal on its in-process calls (the ASGI scope,
+#: which no client can write to; see :mod:`antechamber.dashboard.in_process`).
+PRINCIPAL_SCOPE_KEY = "antechamber.principal"
 
 
 def database(request: Request) -> Database:
@@ -37,12 +40,16 @@ async def current_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> ApiToken:
     """The caller's token; 401 when it is missing or not valid."""
-    if credentials is None:
-        raise ApiError(401, errors.AUTHENTICATION, "Authentication error: send an API token as 'Authorization: Bearer'")
-    async with database(request).connect() as connection:
-        token = await token_for_secret(connection, credentials.credentials)
+    token: ApiToken | None = request.scope.get(PRINCIPAL_SCOPE_KEY)
     if token is None:
-        raise ApiError(401, errors.INVALID_TOKEN, "Invalid access token")
+        if credentials is None:
+            raise ApiError(
+                401, errors.AUTHENTICATION, "Authentication error: send an API token as 'Authorization: Bearer'"
+            )
+        async with database(request).connect() as connection:
+            token = await token_for_secret(connection, credentials.credentials)
+        if token is None:
+            raise ApiError(401, errors.INVALID_TOKEN, "Invalid access token")
     if request.method not in READ_METHODS and not token.allows_write():
         raise ApiError(403, errors.AUTHENTICATION, "Authentication error: this token is read-only")
     return token

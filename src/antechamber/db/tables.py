@@ -180,3 +180,24 @@ config_revision = Table(
     Column("revision", BigInteger, nullable=False),
     Column("changed_on", String(32), nullable=False),
 )
+
+# Dashboard sign-ins: the session cookie's SHA-256 (never the cookie itself), who signed in
+# (an API token's id, or null for the operator password) and when the session ends.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("secret_sha256", String(64), primary_key=True),
+    Column("token_id", String(32), nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Index("ix_dashboard_sessions_expires", "expires_ms"),
+)
+
+# The operator password (one row, id 1) as a scrypt hash, set with `antechamber dashboard password`.
+dashboard_operator = Table(
+    "dashboard_operator",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("changed_on", String(32), nullable=False),
+)

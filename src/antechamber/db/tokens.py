@@ -107,3 +107,15 @@ async def revoke_token(connection: AsyncConnection, token_id: str) -> bool:
         .values(revoked_on=format_timestamp(utc_now()))
     )
     return bool(result.rowcount)
+
+
+async def live_token(connection: AsyncConnection, token_id: str) -> ApiToken | None:
+    """The token with this id if it is not revoked, or ``None`` (a dashboard session re-checks it on each request)."""
+    row = (
+        await connection.execute(
+            select(tables.api_tokens).where(
+                tables.api_tokens.c.id == token_id, tables.api_tokens.c.revoked_on.is_(None)
+            )
+        )
+    ).first()
+    return None if row is None else _token_from_row(row)
