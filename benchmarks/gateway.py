@@ -5,6 +5,7 @@
     python benchmarks/gateway.py --json out.json   # also write the numbers
     python benchmarks/gateway.py --server granian  # granian for the hello and the gateway
     python benchmarks/gateway.py --server raw      # the gateway on its raw HTTP/1.1 server
+    python benchmarks/gateway.py --timings         # the gateway timing its requests, as ``serve`` does
 
 Loopback only. Every server under test is pinned to core 0 (``taskset``); wrk and
 the origin share core 1. Each run is ``wrk -t1 -c64``, after one warm-up. The
@@ -194,7 +195,7 @@ def serve_hello_raw(port: int) -> None:
     uvloop.run(run())
 
 
-def serve_gateway(data_dir: Path, port: int, origin: str, front: str = "uvicorn") -> None:
+def serve_gateway(data_dir: Path, port: int, origin: str, front: str = "uvicorn", timings: bool = False) -> None:
     import uvicorn
     import uvloop
 
@@ -212,6 +213,10 @@ def serve_gateway(data_dir: Path, port: int, origin: str, front: str = "uvicorn"
         await follower.start()
         codec = CookieCodec(load_or_create_keys(data_dir))
         app = create_gateway(follower, MemoryState(), codec, UpstreamPool(), default_origin=origin)
+        if timings:  # as `antechamber serve` does (the tally is never handed over here: it only grows)
+            from antechamber.gateway.timing import RequestTimings
+
+            app.timings = RequestTimings()
         try:
             if front == "raw":
                 from antechamber.gateway.raw import serve_gateway_raw
@@ -643,7 +648,7 @@ def load_average() -> str:
     return "?"
 
 
-def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
+def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> dict[str, Any]:
     for binary in ("nginx", "wrk", "taskset"):
         if shutil.which(binary) is None and not Path("/usr/sbin", binary).exists():
             raise SystemExit(f"{binary} is required (Debian: nginx, wrk, util-linux)")
@@ -678,7 +683,8 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
             hello_command = [python, me, "serve-hello", "--port", str(ports["hello"])]
             gateway_command = [python, me, "serve-gateway", "--data-dir", str(data_dir),
                                "--port", str(ports["gateway"]), "--origin", origin_url,
-                               "--front", "raw" if raw else "uvicorn"]  # fmt: skip
+                               "--front", "raw" if raw else "uvicorn",
+                               *(["--timings"] if timings else [])]  # fmt: skip
         origin_conf = nginx_conf(workdir, "origin", origin_block(ports["origin"]))
         proxy_conf = nginx_conf(workdir, "proxy", proxy_block(ports["proxy"], ports["origin"]))
         auth_proxy_conf = nginx_conf(
@@ -811,6 +817,7 @@ def run_all(seconds: int, rounds: int, server: str) -> dict[str, Any]:
     return {
         "machine": machine(),
         "server": server,
+        "timings": timings,
         "versions": versions(server),
         "seconds": seconds,
         "rounds": rounds,
@@ -861,9 +868,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     gateway.add_argument("--data-dir", type=Path, required=True)
     gateway.add_argument("--origin", required=True)
     gateway.add_argument("--front", choices=("uvicorn", "raw"), default="uvicorn")
+    gateway.add_argument("--timings", action="store_true")
     parser.add_argument("--seconds", type=int, default=2, help="seconds per run (default 2)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per comparison (default 4)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="the gateway times its requests (antechamber_request_duration_seconds) as `antechamber serve` does; "
+        "benchmarks/request_timing.py measures that cost with and without, side by side",
+    )
     parser.add_argument(
         "--server",
         choices=("uvicorn", "granian", "raw"),
@@ -879,9 +893,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve_hello_raw(args.port)
         return 0
     if args.command == "serve-gateway":
-        serve_gateway(args.data_dir, args.port, args.origin, args.front)
+        serve_gateway(args.data_dir, args.port, args.origin, args.front, args.timings)
         return 0
-    report = run_all(args.seconds, args.rounds, args.server)
+    report = run_all(args.seconds, args.rounds, args.server, args.timings)
     print_table(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -44,6 +44,7 @@ from antechamber.gateway.config import GatewayConfig
 from antechamber.gateway.follower import ConfigFollower
 from antechamber.gateway.live_status import StateStatusSource
 from antechamber.gateway.metrics import GatewayMetrics
+from antechamber.gateway.timing import RequestTimings
 from antechamber.gateway.upstream import UpstreamPool
 from antechamber.keystore import KeyWatcher, load_or_create_keys
 from antechamber.rules.geo import GeoDatabase
@@ -209,9 +210,11 @@ def analytics_writer(
     gateway: Gateway,
     metrics: GatewayMetrics,
 ) -> AnalyticsWriter:
-    """Count the gateway's decisions per room and minute; write them to the store and the metrics every few seconds."""
+    """Count the gateway's decisions per room and minute, and time its requests; hand both on every few seconds."""
     recorder = AnalyticsRecorder()
     gateway.admission.analytics = recorder
+    timings = RequestTimings()
+    gateway.timings = timings
     writer = AnalyticsWriter(
         recorder,
         database,
@@ -223,6 +226,7 @@ def analytics_writer(
         node=state.node_id if isinstance(state, RedisState) else None,
         metrics=metrics,
         revision=lambda: follower.revision,
+        timings=timings,
     )
     if settings.gateway_enabled:
         writer.start()

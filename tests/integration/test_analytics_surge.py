@@ -19,7 +19,16 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.deployment import Deployment, make_room, run_crowd, start_deployment
+from tests.integration.deployment import (
+    COOKIE,
+    GREETING,
+    HOST,
+    Deployment,
+    Visitor,
+    make_room,
+    run_crowd,
+    start_deployment,
+)
 from tests.services import free_port, http_origin
 
 pytestmark = [pytest.mark.slow]
@@ -74,6 +83,28 @@ def scrape(url: str) -> dict[tuple[str, str], float]:
     }
 
 
+def _come_back(deployment: Deployment, admitted: list[Visitor]) -> tuple[int, int]:
+    """Each admitted visitor makes one more request; returns how many were made and how many renewed the session."""
+    renewed = 0
+    url = f"http://127.0.0.1:{deployment.nodes[0].gateway_port}/"
+    with httpx.Client(timeout=10) as client:
+        for visitor in admitted:
+            response = client.get(url, headers={"host": HOST, "cookie": f"{COOKIE}={visitor.cookie}"})
+            assert response.status_code == 200 and response.text == GREETING
+            renewed += any(c.startswith(COOKIE + "=") for c in response.headers.get_list("set-cookie"))
+    return len(admitted), renewed
+
+
+def scrape_labelled(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A Prometheus scrape: each sample by name and all its labels."""
+    text = httpx.get(url, timeout=10).text
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
 async def test_the_analytics_match_the_surge(deployment: Deployment, metrics_port: int) -> None:
     """Admissions, peaks, limits and waits read back from the endpoint and the metrics are those the crowd saw."""
     room_id = await asyncio.to_thread(make_room, deployment, RATE)
@@ -81,6 +112,9 @@ async def test_the_analytics_match_the_surge(deployment: Deployment, metrics_por
     admitted = crowd.admitted
     assert crowd.server_errors() == 0 and not crowd.errors
     assert 0 < len(admitted) < VISITORS  # some waited, some were let in after a wait
+    # The users let in come back once: sessions older than the renewal step (5 s) renew.
+    returns, renewed = await asyncio.to_thread(_come_back, deployment, admitted)
+    assert renewed >= 1
     result: dict[str, Any] = {}
     deadline = time.monotonic() + 15  # the gateway writes every 5 s
     while time.monotonic() < deadline:
@@ -114,6 +148,37 @@ async def test_the_analytics_match_the_surge(deployment: Deployment, metrics_por
         assert seen[("antechamber_active_users_limit", room_id)] == RATE
         assert seen[("antechamber_state_store_up", "")] == 1
         assert seen[("antechamber_config_revision", "")] >= 1
+    # Request latencies by outcome: each visitor's first request is new, its later ones queued
+    # until let in (each let in through the proxy), and the return visits are admitted.
+    want = {
+        "new": VISITORS,
+        "queued": sum(len(v.statuses) for v in crowd.visitors) - VISITORS,
+        "admitted": returns,
+        "proxied": len(admitted) + returns,
+    }
+    got: dict[str, float] = {}
+    seen_all: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    deadline = time.monotonic() + 15  # handed to the metrics every 5 s
+    while time.monotonic() < deadline:
+        seen_all = await asyncio.to_thread(scrape_labelled, f"http://127.0.0.1:{metrics_port}/metrics")
+        got = {
+            outcome: seen_all.get(
+                ("antechamber_request_duration_seconds_count", (("outcome", outcome), ("room", room_id))), 0
+            )
+            for outcome in want
+        }
+        if got == want:
+            break
+        await asyncio.sleep(1)
+    assert got == want
+    proxied = (("outcome", "proxied"), ("room", room_id))
+    assert 0 < seen_all[("antechamber_request_duration_seconds_sum", proxied)] < 10 * want["proxied"]
+    # Time on origin: each renewal accrued its session's age, between the renewal step and the surge's length.
+    room = (("room", room_id),)
+    assert seen_all[("antechamber_session_renewals_total", room)] == renewed
+    time_on_origin = seen_all[("antechamber_time_on_origin_seconds_total", room)]
+    assert 5 * renewed <= time_on_origin <= (DURATION_S + 5) * renewed
+    assert not any(name == "antechamber_origin_errors_total" for name, _ in seen_all)
     exported = await asyncio.to_thread(_analytics, deployment, room_id, format="csv")
     lines = list(csv.DictReader(io.StringIO(exported.text)))
     assert sum(int(line["new_users"]) for line in lines) == len(admitted)

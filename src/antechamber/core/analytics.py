@@ -7,6 +7,15 @@ nodes. Gauges (active and queued users, sampled every few seconds) take the
 largest: with a shared store every node samples the same totals, so adding them
 would count each user once per node.
 
+Time on origin is counted at session renewals, the only sign of a session the
+gateway sees after admission (a request whose expiry moves on by at least
+:data:`~antechamber.core.types.RENEW_STEP_MS`): each renewal adds how far it
+moved the session's observed span, from the admission or the last renewal to
+now (:func:`renewal_accrual_ms`). A session's accruals add up to its time from
+admission to its last renewal, wherever and in whichever minutes they happened,
+so they add across nodes like any counter. ``docs/ANALYTICS.md`` gives the
+definition and its accuracy.
+
 Waits are kept as a histogram on log-spaced buckets (eight per doubling, so a
 percentile read back is within 4.5 % of the true one), which merges by adding
 counts. Hand-written rather than a sketch library: the stored form has to be a
@@ -19,6 +28,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
+
+from antechamber.core.ticket import Ticket
 
 #: Buckets per doubling of the wait: the relative width of a bucket is 2 ** (1/8) - 1, about 9 %.
 BUCKETS_PER_DOUBLING = 8
@@ -77,10 +88,21 @@ class MinuteFigures:
     new_users_limit: int = 0
     #: Waits of the users let in (arrival to admission), by :func:`wait_bucket`.
     waits: dict[int, int] = field(default_factory=dict)
+    #: Sessions renewed, the time on origin they accrued (:func:`renewal_accrual_ms`), and the
+    #: oldest session renewed (admission to the renewal).
+    renewals: int = 0
+    origin_ms: int = 0
+    origin_longest_ms: int = 0
 
     def add_wait(self, wait_ms: int) -> None:
         bucket = wait_bucket(wait_ms)
         self.waits[bucket] = self.waits.get(bucket, 0) + 1
+
+    def add_renewal(self, accrued_ms: int, age_ms: int) -> None:
+        """A session renewed: it accrued ``accrued_ms`` on the origin and was admitted ``age_ms`` ago."""
+        self.renewals += 1
+        self.origin_ms += accrued_ms
+        self.origin_longest_ms = max(self.origin_longest_ms, age_ms)
 
     def sample(self, active: int, queued: int, active_limit: int, new_users_limit: int) -> None:
         """One look at the room's totals and its limits."""
@@ -109,9 +131,22 @@ COUNTERS = (
     "challenges_issued",
     "challenges_passed",
     "challenges_failed",
+    "renewals",
+    "origin_ms",
 )
-GAUGES = ("active_max", "queued_max", "active_limit", "new_users_limit")
+GAUGES = ("active_max", "queued_max", "active_limit", "new_users_limit", "origin_longest_ms")
 assert set(COUNTERS + GAUGES + ("waits",)) == {f.name for f in fields(MinuteFigures)}
+
+
+def renewal_accrual_ms(before: Ticket, after: Ticket, now_ms: int) -> int:
+    """The time on origin a renewal at ``now_ms`` accrues: ``before``'s session renewed into ``after``.
+
+    How far the expiry moved: the time since the last renewal (or the admission),
+    since both expiries lie one session duration after them. Never more than
+    the session's age (an expiry can move by more when the room's
+    ``session_duration`` grew meanwhile) nor below 0.
+    """
+    return max(0, min(after.expires_ms - before.expires_ms, now_ms - before.accepted_ms))
 
 
 def merge(parts: Iterable[MinuteFigures]) -> MinuteFigures:
@@ -142,6 +177,13 @@ class Summary:
     wait_p90_ms: int | None
     wait_p99_ms: int | None
     longest_wait_ms: int | None
+    #: Sessions renewed, and the time on origin they accrued (ms).
+    renewals: int
+    time_on_origin_ms: int
+    #: Mean time on origin per user let in (None: nobody let in); see docs/ANALYTICS.md.
+    time_on_origin_avg_ms: int | None
+    #: The oldest session seen renewing (admission to its renewal; None: no renewal).
+    longest_time_on_origin_ms: int | None
 
 
 def summarise(minutes: Iterable[MinuteFigures]) -> Summary:
@@ -161,4 +203,8 @@ def summarise(minutes: Iterable[MinuteFigures]) -> Summary:
         wait_p90_ms=percentile_ms(waits, 90),
         wait_p99_ms=percentile_ms(waits, 99),
         longest_wait_ms=bucket_ms(max(waits)) if waits else None,
+        renewals=total.renewals,
+        time_on_origin_ms=total.origin_ms,
+        time_on_origin_avg_ms=round(total.origin_ms / total.admitted) if total.admitted else None,
+        longest_time_on_origin_ms=total.origin_longest_ms if total.renewals else None,
     )

@@ -129,7 +129,7 @@ class Admission:
         self.crawlers = crawlers
         #: The challenge behind ``turnstile_mode`` (None: no challenge is shown, nobody is held for one).
         self.challenge: ChallengeGate | None = None
-        #: Where counted admissions, rejections, bypasses and revocations go (None: not kept).
+        #: Where counted admissions, rejections, bypasses, revocations and renewals go (None: not kept).
         self.analytics: AnalyticsRecorder | None = None
         self.state = state
         self.codec = codec
@@ -221,6 +221,10 @@ class Admission:
         if count:
             if decision.deltas:
                 self.state.apply(entry.room_id, decision.deltas, now)
+                renewed = decision.ticket
+                if decision.reason == "session" and self.analytics is not None and opened and renewed:
+                    # A renewal (at most once per renewal step): the one sign of a session's time on origin.
+                    self.analytics.renewed(entry.room_id, opened, renewed, now)
             # Only what the analytics count is worth a call (not an admitted visitor's ordinary request).
             if self.analytics is not None and (decision.deltas.admitted or decision.outcome in _ANALYSED):
                 self.analytics.decided(entry.room_id, decision, now)

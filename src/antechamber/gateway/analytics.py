@@ -2,7 +2,8 @@
 
 :class:`AnalyticsRecorder` keeps a :class:`~antechamber.core.analytics.MinuteFigures`
 per room and minute: the admission code counts admissions (with their waits),
-rejections, bypasses and revocations into it, and :class:`AnalyticsWriter` samples
+rejections, bypasses, revocations and session renewals (with the time on origin
+they accrued) into it, and :class:`AnalyticsWriter` samples
 the rooms' totals and the challenge outcomes every few seconds and writes each
 changed minute to the config store as this process's own row. A row holds the
 minute's figures so far, not an increment: writing it again after a failed write
@@ -19,15 +20,17 @@ import uuid
 from collections.abc import Callable
 
 from antechamber.background import cancel_and_wait
-from antechamber.core.analytics import MINUTE_MS, MinuteFigures, MinuteRow
+from antechamber.core.analytics import MINUTE_MS, MinuteFigures, MinuteRow, renewal_accrual_ms
 from antechamber.core.config import effective_config
 from antechamber.core.decide import Decision
+from antechamber.core.ticket import Ticket
 from antechamber.core.types import Outcome
 from antechamber.db import analytics as stored
 from antechamber.db.engine import Database
 from antechamber.gateway.challenge import ChallengeCounts, ChallengeGate
 from antechamber.gateway.config import ConfigSource
 from antechamber.gateway.metrics import GatewayMetrics
+from antechamber.gateway.timing import RequestTimings
 from antechamber.state.base import RoomState
 
 logger = logging.getLogger(__name__)
@@ -69,6 +72,11 @@ class AnalyticsRecorder:
         elif decision.deltas.admitted and decision.ticket is not None:
             figures.admitted += decision.deltas.admitted
             figures.add_wait(decision.ticket.accepted_ms - decision.ticket.arrival_ms)
+
+    def renewed(self, room_id: str, before: Ticket, after: Ticket, now_ms: int) -> None:
+        """A session's expiry moved on (``before`` renewed into ``after``): its time on origin grew."""
+        accrued = renewal_accrual_ms(before, after, now_ms)
+        self.figures(room_id, now_ms).add_renewal(accrued, now_ms - before.accepted_ms)
 
     def revoked(self, room_id: str, now_ms: int) -> None:
         """A session was ended through the revoke endpoint."""
@@ -118,6 +126,7 @@ class AnalyticsWriter:
         node: str | None = None,
         metrics: GatewayMetrics | None = None,
         revision: Callable[[], int | None] = lambda: None,
+        timings: RequestTimings | None = None,
     ) -> None:
         self.recorder = recorder
         self.database = database
@@ -129,6 +138,8 @@ class AnalyticsWriter:
         #: Fed the same samples and minutes (Prometheus), and the node's health and config revision.
         self.metrics = metrics
         self.revision = revision
+        #: The front ends' latency and origin-failure tallies, handed to the metrics at each write.
+        self.timings = timings
         #: This process's rows are its own: a restarted process writes new ones beside the old.
         self.node = node or uuid.uuid4().hex[:16]
         self._task: asyncio.Task[None] | None = None
@@ -156,6 +167,10 @@ class AnalyticsWriter:
         if self.metrics is not None:
             self.metrics.minutes(rows, now)
             self.metrics.node(self.state.health(), self.revision(), now)
+        if self.timings is not None:
+            taken = self.timings.take()  # taken either way, so that the tallies never pile up
+            if self.metrics is not None:
+                self.metrics.timings(taken)
         if rows:
             try:
                 async with self.database.begin() as connection:

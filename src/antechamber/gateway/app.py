@@ -8,12 +8,16 @@ is the gateway's own (see :mod:`antechamber.gateway.forward_auth`).
 
 Run uvicorn with ``proxy_headers=False``: the gateway applies its own
 trusted-proxy list to ``X-Forwarded-*`` and needs the real TCP peer.
+
+With :attr:`Gateway.timings` set, each decision and each proxied round trip is
+timed into it by outcome (:mod:`antechamber.gateway.timing`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine, Iterable, Mapping, MutableMapping
+from time import perf_counter_ns
 from typing import Any
 
 from antechamber.core.cookie import CookieCodec
@@ -34,6 +38,7 @@ from antechamber.gateway.request import (
     forwarded_scheme,
 )
 from antechamber.gateway.routing import normalize_host
+from antechamber.gateway.timing import NO_ROOM, RequestTimings
 from antechamber.gateway.upstream import Origin, Upstream
 from antechamber.gateway.websocket import bridge, refuse
 from antechamber.rules.request import GeoLookup
@@ -70,7 +75,7 @@ Action = Reply | Forward | Deferred
 class Gateway:
     """The ASGI application; build it with :func:`create_gateway`."""
 
-    __slots__ = ("_default_origin", "_endpoints", "_origins", "admission", "trusted", "upstream")
+    __slots__ = ("_default_origin", "_endpoints", "_origins", "_timings", "admission", "trusted", "upstream")
 
     def __init__(
         self,
@@ -87,6 +92,17 @@ class Gateway:
         self._default_origin = default_origin
         self._origins = dict(origins)
         self._endpoints = ForwardAuth(admission, trusted)
+        self._timings: RequestTimings | None = None
+
+    @property
+    def timings(self) -> RequestTimings | None:
+        """Where request latencies and origin failures are tallied (None: not timed, the default)."""
+        return self._timings
+
+    @timings.setter
+    def timings(self, timings: RequestTimings | None) -> None:
+        self._timings = timings
+        self._endpoints.timings = timings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -148,19 +164,28 @@ class Gateway:
         if scope["path"].startswith(PREFIX):
             reply = self._endpoints.reply(scope)
             return reply if isinstance(reply, Reply) else Deferred(reply)
+        timings = self._timings
+        start = perf_counter_ns() if timings is not None else 0
         visitor, trusted = self._visitor(scope)
         origin = self.origin_for(visitor.host)
         entry = self.admission.route(visitor.host, visitor.path)
-        hop = Hop(self.upstream, origin, visitor.scheme, visitor.peer, trusted)
         if entry is None:
-            return Forward(hop)
+            return Forward(Hop(self.upstream, origin, visitor.scheme, visitor.peer, trusted, NO_ROOM, timings))
+        hop = Hop(self.upstream, origin, visitor.scheme, visitor.peer, trusted, entry.room_id, timings)
         verdict = self.admission.check(entry, visitor)
         if verdict.pending:
-            return Deferred(self._after_draw(verdict, visitor, hop))
-        return self._act(verdict, visitor, hop)
+            return Deferred(self._after_draw(verdict, visitor, hop, start))
+        action = self._act(verdict, visitor, hop)
+        if timings is not None:
+            timings.decided(verdict, perf_counter_ns() - start)
+        return action
 
-    async def _after_draw(self, verdict: Verdict, visitor: Visitor, hop: Hop) -> Reply | Forward:
-        return self._act(await self.admission.settle(verdict, visitor), visitor, hop)
+    async def _after_draw(self, verdict: Verdict, visitor: Visitor, hop: Hop, start: int) -> Reply | Forward:
+        verdict = await self.admission.settle(verdict, visitor)
+        action = self._act(verdict, visitor, hop)
+        if hop.timings is not None:
+            hop.timings.decided(verdict, perf_counter_ns() - start)
+        return action
 
     def _act(self, verdict: Verdict, visitor: Visitor, hop: Hop) -> Reply | Forward:
         if verdict.passes:
@@ -198,8 +223,10 @@ class Gateway:
         if visitor.path.startswith(PREFIX):
             await refuse(scope, send, text_reply(404, "Not found"))
             return
-        hop = Hop(self.upstream, self.origin_for(visitor.host), visitor.scheme, visitor.peer, trusted)
         entry = self.admission.route(visitor.host, visitor.path)
+        room_id = NO_ROOM if entry is None else entry.room_id
+        origin = self.origin_for(visitor.host)
+        hop = Hop(self.upstream, origin, visitor.scheme, visitor.peer, trusted, room_id, self._timings)
         if entry is None:
             await bridge(scope, receive, send, hop)
             return

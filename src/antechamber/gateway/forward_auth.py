@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Coroutine, MutableMapping
+from time import perf_counter_ns
 from typing import Any
 
 from antechamber.gateway.admission import Admission, Verdict, visitor_queue_reply
@@ -44,6 +45,7 @@ from antechamber.gateway.request import (
     header,
     split_uri,
 )
+from antechamber.gateway.timing import RequestTimings
 
 PREFIX = "/.antechamber/"
 AUTH = "/.antechamber/auth"
@@ -87,11 +89,13 @@ def _cookie_from_header(value: str | None, name: str) -> str | None:
 class ForwardAuth:
     """Serves every ``/.antechamber/*`` path; nothing under it is ever proxied."""
 
-    __slots__ = ("admission", "trusted")
+    __slots__ = ("admission", "timings", "trusted")
 
     def __init__(self, admission: Admission, trusted: TrustedProxies) -> None:
         self.admission = admission
         self.trusted = trusted
+        #: Where the auth decisions' latencies go (the gateway sets it; None: not timed).
+        self.timings: RequestTimings | None = None
 
     async def __call__(self, scope: MutableMapping[str, Any], send: Send) -> None:
         reply = self.reply(scope)
@@ -102,10 +106,8 @@ class ForwardAuth:
     def reply(self, scope: MutableMapping[str, Any]) -> Reply | Coroutine[Any, Any, Reply]:
         """The answer to a request under ``/.antechamber/``: at once, or after drawing a slot (Redis backend)."""
         path: str = scope["path"]
-        if path == AUTH:
-            reply = self._auth(original_request(scope, self.trusted), nginx=False)
-        elif path == AUTH_NGINX:
-            reply = self._auth(original_request(scope, self.trusted), nginx=True)
+        if path == AUTH or path == AUTH_NGINX:
+            reply = self._auth(scope, nginx=path == AUTH_NGINX)
         elif path == PAGE:
             reply = self._page(original_request(scope, self.trusted))
         elif path == REVOKE:
@@ -118,17 +120,27 @@ class ForwardAuth:
             reply = text_reply(404, "Not found")
         return reply
 
-    def _auth(self, visitor: Visitor, *, nginx: bool) -> Reply | Coroutine[Any, Any, Reply]:
+    def _auth(self, scope: MutableMapping[str, Any], *, nginx: bool) -> Reply | Coroutine[Any, Any, Reply]:
+        timings = self.timings
+        start = perf_counter_ns() if timings is not None else 0
+        visitor = original_request(scope, self.trusted)
         entry = self.admission.route(visitor.host, visitor.path)
         if entry is None:
             return text_reply(200, "not covered")
         verdict = self.admission.check(entry, visitor)
         if verdict.pending:
-            return self._auth_after_draw(verdict, visitor, nginx=nginx)
-        return self._auth_reply(verdict, visitor, nginx=nginx)
+            return self._auth_after_draw(verdict, visitor, start, nginx=nginx)
+        reply = self._auth_reply(verdict, visitor, nginx=nginx)
+        if timings is not None:
+            timings.decided(verdict, perf_counter_ns() - start)
+        return reply
 
-    async def _auth_after_draw(self, verdict: Verdict, visitor: Visitor, *, nginx: bool) -> Reply:
-        return self._auth_reply(await self.admission.settle(verdict, visitor), visitor, nginx=nginx)
+    async def _auth_after_draw(self, verdict: Verdict, visitor: Visitor, start: int, *, nginx: bool) -> Reply:
+        verdict = await self.admission.settle(verdict, visitor)
+        reply = self._auth_reply(verdict, visitor, nginx=nginx)
+        if self.timings is not None:
+            self.timings.decided(verdict, perf_counter_ns() - start)
+        return reply
 
     def _auth_reply(self, verdict: Verdict, visitor: Visitor, *, nginx: bool) -> Reply:
         if verdict.passes:

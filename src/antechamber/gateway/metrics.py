@@ -1,9 +1,19 @@
-"""Prometheus metrics: the analytics' figures live, the state store's health, the config revision.
+"""Prometheus metrics: the analytics' figures live, request latencies, origin errors, the node's health.
 
 Nothing here is on the request path. The analytics writer hands each sample and
 each changed minute to :class:`GatewayMetrics` every few seconds (the counters
-grow by what the minute grew by since the last look), so a scrape is at most
-5 s behind the gateway and costs the request path nothing.
+grow by what the minute grew by since the last look), and the request
+latencies and origin failures the front ends tallied in plain ints
+(:mod:`antechamber.gateway.timing`), so a scrape is at most 5 s behind the
+gateway and costs the request path nothing more than those ints.
+
+The latencies go into the histogram in bulk (:func:`add_observations`): a
+bucket's count and the sum grow by whole tallies. prometheus-client has no
+public call for that, so it increments the histogram child's private ``_buckets``
+and ``_sum`` values (the same ones ``observe()`` increments, in memory or in the
+multiprocess files alike). ``tests/gateway/test_metrics.py`` checks that the
+result is what ``observe()`` of each value would give, in both modes, so an
+upgrade that changes them fails there.
 
 With ``--workers N`` the metrics go through ``prometheus-client``'s multiprocess
 mode: every worker writes its values to files in ``PROMETHEUS_MULTIPROC_DIR`` (set
@@ -30,6 +40,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from antechamber.core.analytics import MINUTE_MS, MinuteFigures, MinuteRow, bucket_ms
+from antechamber.gateway.timing import LATENCY_BUCKETS, TakenTimings
 from antechamber.state.base import StateHealth
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -38,6 +49,21 @@ WAIT_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 
 ASGIApp = Any
 GaugeMode = Literal["max", "min"]
+
+
+def add_observations(histogram: Histogram, counts: Sequence[int], total: float) -> None:
+    """Add a tally to one (labelled) histogram: ``counts[i]`` values in bucket ``i`` (+Inf last), summing to ``total``.
+
+    The same as ``observe()`` of each value, without a call per value. Uses the
+    child's private ``_buckets`` and ``_sum`` (see the module docstring).
+    """
+    buckets = histogram._buckets
+    if len(buckets) != len(counts):
+        raise ValueError(f"{len(counts)} counts for a histogram of {len(buckets)} buckets")
+    for value, n in zip(buckets, counts, strict=True):
+        if n:
+            value.inc(n)
+    histogram._sum.inc(total)
 
 
 def multiprocess() -> bool:
@@ -81,6 +107,25 @@ class GatewayMetrics:
             buckets=WAIT_BUCKETS,
             registry=registry,
         )
+        self.renewals = counter(
+            "antechamber_session_renewals", "Sessions renewed (their expiry moved on by a request), at most every 5 s."
+        )
+        self.time_on_origin = counter(
+            "antechamber_time_on_origin_seconds",
+            "Time on the origin the renewals accrued (admission or last renewal to this one); see ANALYTICS.md.",
+        )
+        self.latency = Histogram(
+            "antechamber_request_duration_seconds",
+            "Gateway decisions by outcome (admitted, new, queued, bypass, rejected) and proxied round trips.",
+            ["room", "outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.origin_errors = counter(
+            "antechamber_origin_errors",
+            "Proxied requests that failed: connect_error, timeout, bad_response, no_origin, cut_off.",
+            ["room", "kind"],
+        )
         self.store_up = gauge(
             "antechamber_state_store_up", "1 while the state store answers, else 0.", labels=(), mode="min"
         )
@@ -120,6 +165,8 @@ class GatewayMetrics:
                 (self.rejected, figures.rejected, before.rejected),
                 (self.bypassed, figures.bypassed, before.bypassed),
                 (self.revoked, figures.revoked, before.revoked),
+                (self.renewals, figures.renewals, before.renewals),
+                (self.time_on_origin, figures.origin_ms / 1000, before.origin_ms / 1000),
             ):
                 if now > then:
                     counter.labels(room_id).inc(now - then)
@@ -137,6 +184,13 @@ class GatewayMetrics:
         current = now_ms // MINUTE_MS
         for key in [key for key in self._seen if key[1] < current - 1]:
             del self._seen[key]
+
+    def timings(self, taken: TakenTimings) -> None:
+        """The request latencies and origin failures tallied since the last hand-over."""
+        for part in taken.latencies:
+            add_observations(self.latency.labels(part.room_id, part.outcome), part.counts, part.sum_ns / 1e9)
+        for (room_id, kind), n in taken.origin_errors.items():
+            self.origin_errors.labels(room_id, kind).inc(n)
 
     def node(self, health: StateHealth, revision: int | None, now_ms: int) -> None:
         """The state store's health and this node's config revision."""

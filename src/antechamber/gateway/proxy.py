@@ -3,23 +3,28 @@
 Bodies stream both ways (nothing is buffered whole); the pool keeps origin
 connections alive between requests. The origin's ``Cf-Waiting-Room-Command``
 header never reaches the visitor; when it says ``revoke`` the caller's
-``on_revoke`` decides what cookie to send instead.
+``on_revoke`` decides what cookie to send instead. With the hop's ``timings``
+each round trip is timed (outcome ``proxied``) and each failure counted by kind
+(:data:`~antechamber.gateway.timing.ORIGIN_ERRORS`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from antechamber.gateway.pages import Reply, Send, error_reply, send_reply
 from antechamber.gateway.request import request_target
+from antechamber.gateway.timing import NO_ROOM, PROXIED, RequestTimings
 from antechamber.gateway.upstream import (
     Headers,
     Origin,
     RequestBody,
     Upstream,
+    UpstreamConnectError,
     UpstreamError,
     UpstreamResponse,
     UpstreamTimeout,
@@ -50,6 +55,10 @@ class Hop:
     client_ip: str | None
     #: The peer is a trusted proxy, so its ``X-Forwarded-*`` chain is kept.
     trusted: bool
+    #: The room the request belongs to (the ``room`` label of its timing and failures).
+    room_id: str = NO_ROOM
+    #: Where the round trip's time and failures are counted (None: not counted).
+    timings: RequestTimings | None = None
 
 
 class ClientDisconnected(Exception):
@@ -64,6 +73,15 @@ def bad_gateway(message: str = "The website could not be reached. Please try aga
 def gateway_timeout() -> Reply:
     """The 504 page."""
     return error_reply(504, "Gateway timeout", "The website took too long to answer. Please try again in a moment.")
+
+
+def error_kind(exc: UpstreamError) -> str:
+    """The ``kind`` of a failure before the response head (:data:`~antechamber.gateway.timing.ORIGIN_ERRORS`)."""
+    if isinstance(exc, UpstreamTimeout):
+        return "timeout"
+    if isinstance(exc, UpstreamConnectError):
+        return "connect_error"
+    return "bad_response"
 
 
 def _has_body(headers: Headers) -> bool:
@@ -122,9 +140,33 @@ async def forward(
         cookies: ``Set-Cookie`` values to add to the origin's response.
         on_command: handles ``Cf-Waiting-Room-Command`` (the header is stripped regardless).
     """
+    timings = hop.timings
+    if timings is None:
+        await _forward(scope, receive, send, hop, cookies, on_command)
+        return
+    start = time.perf_counter_ns()
+    try:
+        await _forward(scope, receive, send, hop, cookies, on_command)
+    except UpstreamError:
+        timings.origin_failed(hop.room_id, "cut_off")  # mid-body: the head was out already
+        raise
+    finally:
+        timings.record(hop.room_id, PROXIED, time.perf_counter_ns() - start)
+
+
+async def _forward(
+    scope: MutableMapping[str, Any],
+    receive: Receive,
+    send: Send,
+    hop: Hop,
+    cookies: tuple[bytes, ...],
+    on_command: OnCommand | None,
+) -> None:
     method: str = scope["method"]
     origin = hop.origin
     if origin is None:
+        if hop.timings is not None:
+            hop.timings.origin_failed(hop.room_id, "no_origin")
         await send_reply(send, bad_gateway("No origin is configured for this site."), head_only=method == "HEAD")
         return
     headers: Headers = scope["headers"]
@@ -138,13 +180,15 @@ async def forward(
         )
     except ClientDisconnected:
         return
-    except UpstreamTimeout as exc:
-        logger.warning("origin %s:%d timed out (%s)", origin.host, origin.port, exc.phase)
-        await send_reply(send, gateway_timeout(), head_only=method == "HEAD")
-        return
     except UpstreamError as exc:
-        logger.warning("origin %s:%d failed: %s", origin.host, origin.port, type(exc).__name__)
-        await send_reply(send, bad_gateway(), head_only=method == "HEAD")
+        if hop.timings is not None:
+            hop.timings.origin_failed(hop.room_id, error_kind(exc))
+        if isinstance(exc, UpstreamTimeout):
+            logger.warning("origin %s:%d timed out (%s)", origin.host, origin.port, exc.phase)
+            await send_reply(send, gateway_timeout(), head_only=method == "HEAD")
+        else:
+            logger.warning("origin %s:%d failed: %s", origin.host, origin.port, type(exc).__name__)
+            await send_reply(send, bad_gateway(), head_only=method == "HEAD")
         return
     try:
         headers_out = response_headers(response.headers, cookies, on_command)

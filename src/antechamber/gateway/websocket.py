@@ -22,7 +22,7 @@ from websockets.frames import Close, Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from antechamber.gateway.pages import Reply, Send, send_reply
-from antechamber.gateway.proxy import Hop, Receive, bad_gateway, gateway_timeout
+from antechamber.gateway.proxy import Hop, Receive, bad_gateway, error_kind, gateway_timeout
 from antechamber.gateway.request import header, request_target
 from antechamber.gateway.upstream import Headers, UpstreamError, UpstreamTimeout, proxy_request_headers
 
@@ -58,6 +58,8 @@ async def bridge(
     """
     origin = hop.origin
     if origin is None:
+        if hop.timings is not None:
+            hop.timings.origin_failed(hop.room_id, "no_origin")
         await refuse(scope, send, bad_gateway("No origin is configured for this site."))
         return
     visitor_headers: Headers = [(n, v) for n, v in scope["headers"] if n not in _HANDSHAKE]
@@ -70,10 +72,12 @@ async def bridge(
         headers.append((b"upgrade", b"websocket"))
     try:
         upgraded = await hop.upstream.upgrade("GET", request_target(scope), headers, origin=origin)
-    except UpstreamTimeout:
-        await refuse(scope, send, gateway_timeout())
-        return
     except UpstreamError as exc:
+        if hop.timings is not None:
+            hop.timings.origin_failed(hop.room_id, error_kind(exc))
+        if isinstance(exc, UpstreamTimeout):
+            await refuse(scope, send, gateway_timeout())
+            return
         logger.warning("origin %s:%d refused the upgrade: %s", origin.host, origin.port, type(exc).__name__)
         await refuse(scope, send, bad_gateway())
         return

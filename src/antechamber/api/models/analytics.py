@@ -25,6 +25,15 @@ class AnalyticsMinute(BaseModel):
     challenges_issued: int
     challenges_passed: int
     challenges_failed: int
+    session_renewals: int = Field(
+        description="Sessions renewed (each renewal adds the time since the last to time on origin)."
+    )
+    time_on_origin_seconds: float = Field(
+        description="Time on origin the minute's renewals added up (admission to each session's last renewal)."
+    )
+    longest_time_on_origin_seconds: float | None = Field(
+        description="The oldest session renewed in the minute (null: no renewal)."
+    )
 
 
 class AnalyticsSummary(BaseModel):
@@ -43,6 +52,12 @@ class AnalyticsSummary(BaseModel):
     wait_p90_seconds: float | None
     wait_p99_seconds: float | None
     longest_wait_seconds: float | None = Field(description="The longest wait of a user let in (within 4.5 %).")
+    session_renewals: int
+    time_on_origin_seconds: float = Field(description="Time on origin of every session, added up.")
+    time_on_origin_avg_seconds: float | None = Field(
+        description="Mean time on origin per user let in (low by under one renewal step, 5 s)."
+    )
+    longest_time_on_origin_seconds: float | None
 
 
 class RoomAnalytics(BaseModel):

@@ -80,6 +80,9 @@ def minute_result(minute: int, figures: MinuteFigures) -> AnalyticsMinute:
         challenges_issued=figures.challenges_issued,
         challenges_passed=figures.challenges_passed,
         challenges_failed=figures.challenges_failed,
+        session_renewals=figures.renewals,
+        time_on_origin_seconds=figures.origin_ms / 1000,
+        longest_time_on_origin_seconds=_seconds(figures.origin_longest_ms) if figures.renewals else None,
     )
 
 
@@ -100,6 +103,10 @@ def summary_result(since: datetime, until: datetime, rows: list[tuple[int, Minut
         wait_p90_seconds=_seconds(brief.wait_p90_ms),
         wait_p99_seconds=_seconds(brief.wait_p99_ms),
         longest_wait_seconds=_seconds(brief.longest_wait_ms),
+        session_renewals=brief.renewals,
+        time_on_origin_seconds=brief.time_on_origin_ms / 1000,
+        time_on_origin_avg_seconds=_seconds(brief.time_on_origin_avg_ms),
+        longest_time_on_origin_seconds=_seconds(brief.longest_time_on_origin_ms),
     )
 
 
