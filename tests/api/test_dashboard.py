@@ -325,3 +325,16 @@ async def test_pages_forbid_framing_and_foreign_scripts(dash: Dash) -> None:
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
     assert (await dash.client.get("/dashboard/static/vendor/htmx-2.0.11.min.js")).status_code == 200
+
+
+async def test_the_room_form_offers_every_choice_the_api_accepts(dash: Dash) -> None:
+    """The room form's selects list every language, queueing method and challenge mode of the API's models."""
+    from typing import get_args
+
+    from antechamber.api.models.fields import QueueingMethod, TemplateLanguage, TurnstileAction, TurnstileMode
+
+    await sign_in(dash.client, dash.write)
+    form = (await dash.client.get("/dashboard/rooms/new")).text
+    for choices in (TemplateLanguage, QueueingMethod, TurnstileMode, TurnstileAction):
+        for choice in get_args(choices):
+            assert f'<option value="{choice}"' in form, choice

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from antechamber.dashboard.in_process import InProcessApi
-from antechamber.dashboard.routes import PREFIX, router
+from antechamber.dashboard.routes import PREFIX, Answered, answered, router
 from antechamber.dashboard.signin_limit import SignInLimiter
 
 STATIC = Path(__file__).parent / "static"
@@ -19,4 +19,5 @@ def mount_dashboard(app: FastAPI) -> None:
     app.state.dashboard_api = InProcessApi(app)
     app.state.dashboard_limiter = SignInLimiter()
     app.include_router(router)
+    app.add_exception_handler(Answered, answered)
     app.mount(PREFIX + "/static", StaticFiles(directory=STATIC), name="dashboard-static")

@@ -9,15 +9,15 @@ confirmation: the browser's own dialog when scripts run, a page of its own when 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, get_args
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
 
-from antechamber.api.models.fields import MIN_USERS
+from antechamber.api.models.fields import MIN_USERS, QueueingMethod, TemplateLanguage, TurnstileAction, TurnstileMode
 from antechamber.dashboard import charts, forms
 from antechamber.dashboard.in_process import Answer, InProcessApi
 from antechamber.dashboard.pages import SECURITY_HEADERS, page
@@ -68,13 +68,11 @@ PREVIEW_STATES = (
     ("Event prequeue", "event=prequeueing&waitTime=5"),
     ("Random queue", "force_queue=true&queueing_method=random"),
 )
-QUEUEING_METHODS = ("fifo", "random", "passthrough", "reject")
-TURNSTILE_MODES = ("off", "invisible", "visible_non_interactive", "visible_managed")
-LANGUAGES = (
-    "en-US es-ES de-DE fr-FR it-IT ja-JP ko-KR pt-BR zh-CN zh-TW nl-NL pl-PL id-ID tr-TR ar-EG ru-RU fa-IR "
-    "bg-BG hr-HR cs-CZ da-DK fi-FI lt-LT ms-MY nb-NO ro-RO el-GR he-IL hi-IN hu-HU sr-BA sk-SK sl-SI sv-SE "
-    "tl-PH th-TH uk-UA vi-VN"
-).split()
+# The choices the forms offer are the API's own.
+QUEUEING_METHODS = get_args(QueueingMethod)
+TURNSTILE_MODES = get_args(TurnstileMode)
+TURNSTILE_ACTIONS = get_args(TurnstileAction)
+LANGUAGES = get_args(TemplateLanguage)
 
 
 def _api(request: Request) -> InProcessApi:
@@ -110,23 +108,64 @@ def _common(request: Request, viewer: Viewer) -> dict[str, Any]:
     return {"viewer": viewer, "notice": _notice(request), "prefix": PREFIX}
 
 
-async def _form(request: Request, viewer: Viewer) -> FormData | Response:
-    """The posted form, or the refusal when its CSRF token is not this session's."""
+class Answered(Exception):
+    """A dependency's own answer in place of the route's: not signed in, or a form without its CSRF token."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered by a dependency")
+        self.response = response
+
+
+async def answered(_request: Request, exc: Exception) -> Response:
+    """The app's handler for :class:`Answered`."""
+    assert isinstance(exc, Answered)
+    return exc.response
+
+
+async def signed_in(request: Request) -> Viewer:
+    """The signed-in viewer; otherwise the way to the sign-in."""
+    viewer = await viewer_of(request)
+    if viewer is None:
+        raise Answered(_sign_in_first(request))
+    return viewer
+
+
+SignedIn = Annotated[Viewer, Depends(signed_in)]
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A form posted by a signed-in viewer with this session's CSRF token: its text fields."""
+
+    viewer: Viewer
+    fields: dict[str, str]
+
+
+async def posted(request: Request, viewer: SignedIn) -> Posted:
+    """The posted form, once its CSRF token is found to be this session's (403 otherwise)."""
     form = await request.form()
     sent = form.get("csrf")
     if not viewer.csrf_matches(sent if isinstance(sent, str) else None):
-        return page(
-            "message.html",
-            403,
-            title="Form expired",
-            text="This form did not carry this session's security token. Reload the page and try again.",
-            **_common(request, viewer),
+        raise Answered(
+            page(
+                "message.html",
+                403,
+                title="Form expired",
+                text="This form did not carry this session's security token. Reload the page and try again.",
+                **_common(request, viewer),
+            )
         )
-    return form
+    return Posted(viewer, {key: value for key, value in form.items() if isinstance(value, str)})
 
 
-def _text_fields(form: FormData) -> dict[str, str]:
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+PostedForm = Annotated[Posted, Depends(posted)]
+
+
+def _refused(request: Request, viewer: Viewer, answer: Answer) -> Response:
+    """The API's refusal of an action, as a page."""
+    return page(
+        "message.html", answer.status, title="Not done", text="; ".join(answer.messages), **_common(request, viewer)
+    )
 
 
 # ---- sign-in -------------------------------------------------------------------------------
@@ -195,17 +234,11 @@ async def sign_in(request: Request) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request) -> Response:
+async def sign_out(request: Request, post: PostedForm) -> Response:
     """End the session."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _to("/sign-in")
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
     database: Database = request.app.state.database
     async with database.begin() as connection:
-        await stored.end_session(connection, viewer.secret)
+        await stored.end_session(connection, post.viewer.secret)
     response = _to("/sign-in")
     response.headers.append("set-cookie", cookie(SESSION_COOKIE, "", 0, is_secure(request)))
     return response
@@ -238,21 +271,15 @@ async def _rooms_with_status(request: Request, viewer: Viewer) -> list[dict[str,
 
 
 @router.get("/rooms")
-async def rooms_page(request: Request) -> Response:
+async def rooms_page(request: Request, viewer: SignedIn) -> Response:
     """Every room the principal may see, with its live status."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     items = await _rooms_with_status(request, viewer)
     return page("rooms.html", items=items, **_common(request, viewer))
 
 
 @router.get("/rooms/live")
-async def rooms_live(request: Request) -> Response:
+async def rooms_live(request: Request, viewer: SignedIn) -> Response:
     """The rooms table's body, for the page to refresh itself."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     items = await _rooms_with_status(request, viewer)
     return page("rooms_rows.html", items=items, **_common(request, viewer))
 
@@ -261,6 +288,7 @@ def _room_form_context(request: Request, viewer: Viewer, **extra: Any) -> dict[s
     return {
         "methods": QUEUEING_METHODS,
         "turnstile_modes": TURNSTILE_MODES,
+        "turnstile_actions": TURNSTILE_ACTIONS,
         "languages": LANGUAGES,
         "min_users": getattr(request.app.state, "min_user_limit", MIN_USERS),
         "errors": forms.FormErrors(),
@@ -291,25 +319,16 @@ _NEW_ROOM = {
 
 
 @router.get("/rooms/new")
-async def new_room_form(request: Request) -> Response:
+async def new_room_form(request: Request, viewer: SignedIn) -> Response:
     """The form for a new room."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     zones = await _zones(request, viewer)
     return page("room_form.html", **_room_form_context(request, viewer, room=dict(_NEW_ROOM), zones=zones, zone=None))
 
 
 @router.post("/rooms/new")
-async def create_room(request: Request) -> Response:
+async def create_room(request: Request, post: PostedForm) -> Response:
     """Create a room through the API; its refusals are shown on the form."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
-    fields = _text_fields(form)
+    viewer, fields = post.viewer, post.fields
     zones = await _zones(request, viewer)
     zone = next((zone for zone in zones if zone.id == fields.get("zone_id")), None)
     body = forms.ROOM.body(fields)
@@ -334,11 +353,8 @@ def _missing(request: Request, viewer: Viewer, answer: Answer) -> Response:
 
 
 @router.get("/zones/{zone_id}/rooms/{room_id}")
-async def room_page(request: Request, zone_id: str, room_id: str) -> Response:
+async def room_page(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
     """A room: live figures, charts, emergency buttons, events and rules."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     api = _api(request)
     base = f"/zones/{zone_id}/waiting_rooms/{room_id}"
     room, status, event_list, rule_list, analytics = await asyncio.gather(
@@ -370,11 +386,8 @@ async def room_page(request: Request, zone_id: str, room_id: str) -> Response:
 
 
 @router.get("/zones/{zone_id}/rooms/{room_id}/live")
-async def room_live(request: Request, zone_id: str, room_id: str) -> Response:
+async def room_live(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
     """The room's live figures, for the page to refresh itself."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     api = _api(request)
     base = f"/zones/{zone_id}/waiting_rooms/{room_id}"
     room, status = await asyncio.gather(
@@ -408,11 +421,8 @@ def _range(request: Request) -> tuple[datetime, datetime] | str:
 
 
 @router.get("/zones/{zone_id}/rooms/{room_id}/series.json")
-async def room_series(request: Request, zone_id: str, room_id: str) -> Response:
+async def room_series(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
     """The charts' columns for the range asked (from the analytics endpoint)."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     span = _range(request)
     if isinstance(span, str):
         return JSONResponse({"error": span}, status_code=400, headers=SECURITY_HEADERS)
@@ -429,11 +439,8 @@ async def room_series(request: Request, zone_id: str, room_id: str) -> Response:
 
 
 @router.get("/zones/{zone_id}/rooms/{room_id}/edit")
-async def edit_room_form(request: Request, zone_id: str, room_id: str) -> Response:
+async def edit_room_form(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
     """The room's settings."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     room = await _room(request, viewer, zone_id, room_id)
     if not room.ok:
         return _missing(request, viewer, room)
@@ -441,15 +448,9 @@ async def edit_room_form(request: Request, zone_id: str, room_id: str) -> Respon
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/edit")
-async def edit_room(request: Request, zone_id: str, room_id: str) -> Response:
+async def edit_room(request: Request, zone_id: str, room_id: str, post: PostedForm) -> Response:
     """Change the room's settings through the API (PATCH); its refusals are shown on the form."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
-    fields = _text_fields(form)
+    viewer, fields = post.viewer, post.fields
     body = forms.ROOM.body(fields)
     answer = await _api(request).call(viewer.principal, "PATCH", f"/zones/{zone_id}/waiting_rooms/{room_id}", json=body)
     if answer.ok:
@@ -476,15 +477,9 @@ def _confirm_page(request: Request, viewer: Viewer, question: str, fields: dict[
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/emergency")
-async def emergency(request: Request, zone_id: str, room_id: str) -> Response:
+async def emergency(request: Request, zone_id: str, room_id: str, post: PostedForm) -> Response:
     """Queue-all, suspend, or back, once confirmed."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
-    fields = _text_fields(form)
+    viewer, fields = post.viewer, post.fields
     chosen = EMERGENCIES.get(fields.get("action", ""))
     if chosen is None:
         return page("message.html", 400, title="Unknown action", text="No such action.", **_common(request, viewer))
@@ -493,29 +488,19 @@ async def emergency(request: Request, zone_id: str, room_id: str) -> Response:
         return _confirm_page(request, viewer, question, fields)
     answer = await _api(request).call(viewer.principal, "PATCH", f"/zones/{zone_id}/waiting_rooms/{room_id}", json=body)
     if not answer.ok:
-        return page(
-            "message.html", answer.status, title="Not done", text="; ".join(answer.messages), **_common(request, viewer)
-        )
+        return _refused(request, viewer, answer)
     return _to(f"/zones/{zone_id}/rooms/{room_id}", notice)
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/delete")
-async def delete_room(request: Request, zone_id: str, room_id: str) -> Response:
+async def delete_room(request: Request, zone_id: str, room_id: str, post: PostedForm) -> Response:
     """Delete the room with its events and rules, once confirmed."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
-    fields = _text_fields(form)
+    viewer, fields = post.viewer, post.fields
     if fields.get("confirmed") != "yes":
         return _confirm_page(request, viewer, "Delete this room, its events and its rules?", fields)
     answer = await _api(request).call(viewer.principal, "DELETE", f"/zones/{zone_id}/waiting_rooms/{room_id}")
     if not answer.ok:
-        return page(
-            "message.html", answer.status, title="Not done", text="; ".join(answer.messages), **_common(request, viewer)
-        )
+        return _refused(request, viewer, answer)
     return _to("/rooms", "deleted")
 
 
@@ -563,11 +548,8 @@ def _event_page(
 
 
 @router.get("/zones/{zone_id}/rooms/{room_id}/events/new")
-async def new_event_form(request: Request, zone_id: str, room_id: str) -> Response:
+async def new_event_form(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
     """The form for a new event."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     room = await _room(request, viewer, zone_id, room_id)
     if not room.ok:
         return _missing(request, viewer, room)
@@ -575,11 +557,8 @@ async def new_event_form(request: Request, zone_id: str, room_id: str) -> Respon
 
 
 @router.get("/zones/{zone_id}/rooms/{room_id}/events/{event_id}/edit")
-async def edit_event_form(request: Request, zone_id: str, room_id: str, event_id: str) -> Response:
+async def edit_event_form(request: Request, zone_id: str, room_id: str, event_id: str, viewer: SignedIn) -> Response:
     """An event's settings."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     api = _api(request)
     base = f"/zones/{zone_id}/waiting_rooms/{room_id}"
     room, event = await asyncio.gather(
@@ -590,14 +569,8 @@ async def edit_event_form(request: Request, zone_id: str, room_id: str, event_id
     return _event_page(request, viewer, zone_id, room.result, _event_for_form(event.result), event_id=event_id)
 
 
-async def _save_event(request: Request, zone_id: str, room_id: str, event_id: str | None) -> Response:
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
-    fields = _text_fields(form)
+async def _save_event(request: Request, post: Posted, zone_id: str, room_id: str, event_id: str | None) -> Response:
+    viewer, fields = post.viewer, post.fields
     body = forms.event_body(fields)
     base = f"/zones/{zone_id}/waiting_rooms/{room_id}"
     api = _api(request)
@@ -623,48 +596,37 @@ async def _save_event(request: Request, zone_id: str, room_id: str, event_id: st
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/events/new")
-async def create_event(request: Request, zone_id: str, room_id: str) -> Response:
+async def create_event(request: Request, zone_id: str, room_id: str, post: PostedForm) -> Response:
     """Create an event through the API."""
-    return await _save_event(request, zone_id, room_id, None)
+    return await _save_event(request, post, zone_id, room_id, None)
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/events/{event_id}/edit")
-async def edit_event(request: Request, zone_id: str, room_id: str, event_id: str) -> Response:
+async def edit_event(request: Request, zone_id: str, room_id: str, event_id: str, post: PostedForm) -> Response:
     """Change an event through the API (PATCH)."""
-    return await _save_event(request, zone_id, room_id, event_id)
+    return await _save_event(request, post, zone_id, room_id, event_id)
 
 
-async def _delete(request: Request, zone_id: str, room_id: str, path: str, question: str) -> Response:
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
-    fields = _text_fields(form)
+async def _delete(request: Request, post: Posted, zone_id: str, room_id: str, path: str, question: str) -> Response:
+    viewer, fields = post.viewer, post.fields
     if fields.get("confirmed") != "yes":
         return _confirm_page(request, viewer, question, fields)
     answer = await _api(request).call(viewer.principal, "DELETE", path)
     if not answer.ok:
-        return page(
-            "message.html", answer.status, title="Not done", text="; ".join(answer.messages), **_common(request, viewer)
-        )
+        return _refused(request, viewer, answer)
     return _to(f"/zones/{zone_id}/rooms/{room_id}", "deleted")
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/events/{event_id}/delete")
-async def delete_event(request: Request, zone_id: str, room_id: str, event_id: str) -> Response:
+async def delete_event(request: Request, zone_id: str, room_id: str, event_id: str, post: PostedForm) -> Response:
     """Delete an event, once confirmed."""
     path = f"/zones/{zone_id}/waiting_rooms/{room_id}/events/{event_id}"
-    return await _delete(request, zone_id, room_id, path, "Delete this event?")
+    return await _delete(request, post, zone_id, room_id, path, "Delete this event?")
 
 
 @router.get("/zones/{zone_id}/rooms/{room_id}/rules/new")
-async def new_rule_form(request: Request, zone_id: str, room_id: str) -> Response:
+async def new_rule_form(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
     """The form for a new bypass rule."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     room = await _room(request, viewer, zone_id, room_id)
     if not room.ok:
         return _missing(request, viewer, room)
@@ -680,15 +642,9 @@ async def new_rule_form(request: Request, zone_id: str, room_id: str) -> Respons
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/rules/new")
-async def create_rule(request: Request, zone_id: str, room_id: str) -> Response:
+async def create_rule(request: Request, zone_id: str, room_id: str, post: PostedForm) -> Response:
     """Add a bypass rule through the API (it goes last)."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
-    fields = _text_fields(form)
+    viewer, fields = post.viewer, post.fields
     body = forms.rule_body(fields)
     api = _api(request)
     base = f"/zones/{zone_id}/waiting_rooms/{room_id}"
@@ -712,15 +668,10 @@ async def create_rule(request: Request, zone_id: str, room_id: str) -> Response:
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/rules/{rule_id}/toggle")
-async def toggle_rule(request: Request, zone_id: str, room_id: str, rule_id: str) -> Response:
+async def toggle_rule(request: Request, zone_id: str, room_id: str, rule_id: str, post: PostedForm) -> Response:
     """Turn a rule on or off."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
-    enabled = form.get("enabled") == "true"
+    viewer, fields = post.viewer, post.fields
+    enabled = fields.get("enabled") == "true"
     answer = await _api(request).call(
         viewer.principal,
         "PATCH",
@@ -728,28 +679,23 @@ async def toggle_rule(request: Request, zone_id: str, room_id: str, rule_id: str
         json={"enabled": enabled},
     )
     if not answer.ok:
-        return page(
-            "message.html", answer.status, title="Not done", text="; ".join(answer.messages), **_common(request, viewer)
-        )
+        return _refused(request, viewer, answer)
     return _to(f"/zones/{zone_id}/rooms/{room_id}", "saved")
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/rules/{rule_id}/delete")
-async def delete_rule(request: Request, zone_id: str, room_id: str, rule_id: str) -> Response:
+async def delete_rule(request: Request, zone_id: str, room_id: str, rule_id: str, post: PostedForm) -> Response:
     """Delete a rule, once confirmed."""
     path = f"/zones/{zone_id}/waiting_rooms/{room_id}/rules/{rule_id}"
-    return await _delete(request, zone_id, room_id, path, "Delete this rule?")
+    return await _delete(request, post, zone_id, room_id, path, "Delete this rule?")
 
 
 # ---- template preview ----------------------------------------------------------------------
 
 
 @router.get("/zones/{zone_id}/rooms/{room_id}/preview")
-async def preview_form(request: Request, zone_id: str, room_id: str) -> Response:
+async def preview_form(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
     """The room's template, ready to preview or change."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
     room = await _room(request, viewer, zone_id, room_id)
     if not room.ok:
         return _missing(request, viewer, room)
@@ -766,15 +712,10 @@ async def preview_form(request: Request, zone_id: str, room_id: str) -> Response
 
 
 @router.post("/zones/{zone_id}/rooms/{room_id}/preview")
-async def preview(request: Request, zone_id: str, room_id: str) -> Response:
+async def preview(request: Request, zone_id: str, room_id: str, post: PostedForm) -> Response:
     """Upload the template for a preview (the API's preview endpoint) and show it in a frame."""
-    viewer = await viewer_of(request)
-    if viewer is None:
-        return _sign_in_first(request)
-    form = await _form(request, viewer)
-    if isinstance(form, Response):
-        return form
-    template = str(form.get("custom_page_html") or "")
+    viewer, fields = post.viewer, post.fields
+    template = fields.get("custom_page_html", "")
     api = _api(request)
     room, answer = await asyncio.gather(
         _room(request, viewer, zone_id, room_id),
