@@ -270,6 +270,25 @@ async def test_events_and_rules_are_made_through_their_forms(dash: Dash) -> None
     assert "drop" in page.text and "2026-06-02T10:00:00.000Z" in page.text and "/health" in page.text
 
 
+async def test_an_events_rule_between_fields_is_shown_beside_the_field_at_fault(dash: Dash) -> None:
+    """The API's "prequeue_start_time must be at least 5 minutes before ..." is shown beside the prequeue field."""
+    room_id = await make_room(dash)
+    await sign_in(dash.client, dash.write)
+    event = {
+        "csrf": await csrf(dash.client),
+        "name": "drop",
+        "prequeue_start_time": "2026-06-02T09:58",
+        "event_start_time": "2026-06-02T10:00",
+        "event_end_time": "2026-06-02T12:00",
+    }
+    refused = await dash.client.post(f"/dashboard/zones/{dash.zone_id}/rooms/{room_id}/events/new", data=event)
+    assert refused.status_code == 400
+    beside = re.search(r'<span class="field-error" id="prequeue_start_time-error">([^<]*)</span>', refused.text)
+    assert beside is not None and "at least 5 minutes before event_start_time" in beside.group(1)
+    assert 'id="prequeue_start_time" name="prequeue_start_time"' in refused.text
+    assert re.search(r'id="prequeue_start_time"[^>]*aria-invalid="true"', refused.text)
+
+
 async def test_revoking_the_token_ends_its_session(dash: Dash) -> None:
     """A session signed in with a token ends when the token is revoked."""
     await sign_in(dash.client, dash.write)
@@ -317,6 +336,28 @@ async def test_the_chart_series_follow_the_analytics(dash: Dash) -> None:
     assert series["new_users"][index] == 42 and series["queued_users_max"][index] == 17
     assert series["active_users_limit"][index] == 300
     assert sum(v is not None for v in series["new_users"]) == 1
+
+
+async def test_the_live_summary_refreshes_from_the_analytics(dash: Dash) -> None:
+    """The room page's totals for the last hour come back from the summary fragment as new minutes are stored."""
+    from antechamber.core.analytics import MinuteFigures
+    from antechamber.db import analytics
+
+    room_id = await make_room(dash)
+    await sign_in(dash.client, dash.read)
+    base = f"/dashboard/zones/{dash.zone_id}/rooms/{room_id}"
+    page = await dash.client.get(base)
+    assert f'hx-get="{base}/summary?range=1h" hx-trigger="every 5s"' in page.text
+    assert "<dt>Let in</dt><dd>0</dd>" in page.text
+    minute = int(dash.clock().timestamp()) // 60 - 2
+    figures = MinuteFigures(admitted=42, active_max=120, active_limit=300, queued_max=17, new_users_limit=200)
+    async with dash.db.begin() as connection:
+        await analytics.save(connection, "node-a", [(room_id, minute, figures)])
+    fragment = (await dash.client.get(base + "/summary?range=1h")).text
+    assert "<dt>Let in</dt><dd>42</dd>" in fragment and "<dt>Peak queue</dt><dd>17</dd>" in fragment
+    older = (await dash.client.get(base + "?range=7d")).text
+    assert "<dt>Let in</dt><dd>42</dd>" in older and '<div id="summary" aria-live="polite">' in older
+    assert "No figures" in (await dash.client.get(base + "/summary?range=custom&since=x&until=y")).text
 
 
 async def test_pages_forbid_framing_and_foreign_scripts(dash: Dash) -> None:

@@ -121,14 +121,21 @@ class FormErrors:
 
     @classmethod
     def of(cls, messages: Iterable[str], known: Iterable[str]) -> FormErrors:
-        """Attribute ``"field: message"`` to the field when the form has it."""
+        """Attribute ``"field: message"`` to the field when the form has it, and ``"field must ..."`` too.
+
+        The API words a rule between fields (an event's prequeue before its start) as a
+        sentence whose subject is the field at fault; that field is where to show it.
+        """
         names = set(known)
         errors = cls()
         for message in messages:
             name, sep, rest = message.partition(": ")
             top = name.split(".")[0]
+            subject = message.split(" ", 1)[0]
             if sep and top in names:
                 errors.fields.setdefault(top, []).append(rest)
+            elif subject in names and " " in message:
+                errors.fields.setdefault(subject, []).append(message)
             else:
                 errors.general.append(message)
         return errors

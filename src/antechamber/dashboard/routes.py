@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, get_args
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -362,7 +362,7 @@ async def room_page(request: Request, zone_id: str, room_id: str, viewer: Signed
         api.call(viewer.principal, "GET", base + "/status"),
         api.call(viewer.principal, "GET", base + "/events", params={"per_page": "100"}),
         api.call(viewer.principal, "GET", base + "/rules"),
-        api.call(viewer.principal, "GET", base + "/analytics"),
+        _summary(request, viewer, zone_id, room_id),
     )
     if not room.ok:
         return _missing(request, viewer, room)
@@ -374,9 +374,10 @@ async def room_page(request: Request, zone_id: str, room_id: str, viewer: Signed
         live=status.result if status.ok else None,
         events=event_list.result if event_list.ok else [],
         rules=rule_list.result if rule_list.ok else [],
-        summary=analytics.result["summary"] if analytics.ok else None,
+        summary=analytics,
         ranges=list(RANGES),
         chosen=chosen if chosen in RANGES or chosen == "custom" else LIVE_RANGE,
+        range_query=_range_query(request),
         since=request.query_params.get("since", ""),
         until=request.query_params.get("until", ""),
         emergencies=EMERGENCIES,
@@ -420,12 +421,30 @@ def _range(request: Request) -> tuple[datetime, datetime] | str:
     return since.astimezone(UTC), until.astimezone(UTC)
 
 
-@router.get("/zones/{zone_id}/rooms/{room_id}/series.json")
-async def room_series(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
-    """The charts' columns for the range asked (from the analytics endpoint)."""
+def _range_query(request: Request) -> str:
+    """The query string naming the page's range, for the charts' and the summary's own requests."""
+    chosen = request.query_params.get("range", LIVE_RANGE)
+    if chosen == "custom":
+        keep = {name: request.query_params.get(name, "") for name in ("range", "since", "until")}
+    else:
+        keep = {"range": chosen if chosen in RANGES else LIVE_RANGE}
+    return urlencode(keep)
+
+
+@dataclass(frozen=True)
+class Analytics:
+    """The analytics endpoint's answer for a range."""
+
+    answer: Answer
+    since: datetime
+    until: datetime
+
+
+async def _analytics(request: Request, viewer: Viewer, zone_id: str, room_id: str) -> Analytics | str:
+    """The analytics endpoint's answer for the range asked, or why the range is refused."""
     span = _range(request)
     if isinstance(span, str):
-        return JSONResponse({"error": span}, status_code=400, headers=SECURITY_HEADERS)
+        return span
     since, until = span
     answer = await _api(request).call(
         viewer.principal,
@@ -433,9 +452,35 @@ async def room_series(request: Request, zone_id: str, room_id: str, viewer: Sign
         f"/zones/{zone_id}/waiting_rooms/{room_id}/analytics",
         params={"since": since.isoformat(), "until": until.isoformat()},
     )
+    return Analytics(answer, since, until)
+
+
+async def _summary(request: Request, viewer: Viewer, zone_id: str, room_id: str) -> dict[str, Any] | None:
+    """The range's totals (peaks, admissions, waits), or None when there are none to show."""
+    answer = await _analytics(request, viewer, zone_id, room_id)
+    if isinstance(answer, str) or not answer.answer.ok:
+        return None
+    summary: dict[str, Any] = answer.answer.result["summary"]
+    return summary
+
+
+@router.get("/zones/{zone_id}/rooms/{room_id}/summary")
+async def room_summary(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
+    """The range's totals, for the room page to refresh on the live range."""
+    return page("room_summary.html", summary=await _summary(request, viewer, zone_id, room_id))
+
+
+@router.get("/zones/{zone_id}/rooms/{room_id}/series.json")
+async def room_series(request: Request, zone_id: str, room_id: str, viewer: SignedIn) -> Response:
+    """The charts' columns for the range asked (from the analytics endpoint)."""
+    analytics = await _analytics(request, viewer, zone_id, room_id)
+    if isinstance(analytics, str):
+        return JSONResponse({"error": analytics}, status_code=400, headers=SECURITY_HEADERS)
+    answer = analytics.answer
     if not answer.ok:
         return JSONResponse({"error": "; ".join(answer.messages)}, status_code=answer.status, headers=SECURITY_HEADERS)
-    return JSONResponse(charts.columns(answer.result["minutes"], since, until), headers=SECURITY_HEADERS)
+    columns = charts.columns(answer.result["minutes"], analytics.since, analytics.until)
+    return JSONResponse(columns, headers=SECURITY_HEADERS)
 
 
 @router.get("/zones/{zone_id}/rooms/{room_id}/edit")
