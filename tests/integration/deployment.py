@@ -22,6 +22,7 @@ from pathlib import Path
 
 import cloudflare
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from antechamber.cli import app
@@ -48,6 +49,7 @@ class Node:
     gateway_port: int
     api_port: int | None
     log: Path
+    metrics_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -97,8 +99,12 @@ def start_deployment(
     state: str,
     origin: str,
     extra: Sequence[str] = (),
+    metrics: bool = False,
 ) -> Deployment:
-    """``nodes`` gateway processes on one store and one state; the first also serves the API."""
+    """``nodes`` gateway processes on one store and one state; the first also serves the API.
+
+    ``metrics``: each node also serves Prometheus metrics on a listener of its own.
+    """
     data = ["--data-dir", str(tmp_path / "data"), "--database-url", database_url]
     zone_id = json.loads(cli("zones", "create", "example.com", *data, "--json"))["id"]
     token = json.loads(cli("tokens", "create", "--scope", "write", *data, "--json"))["token"]
@@ -109,7 +115,17 @@ def start_deployment(
         api = ["--api", f"127.0.0.1:{api_port}"] if index == 0 else ["--api", "off"]
         args = [*data, *api, "--gateway", f"127.0.0.1:{gateway_port}", "--origin", origin]
         args += ["--state", state, "--min-user-limit", "1", "--log-level", "warning", *extra]
-        node = Node(f"node{index}", args, gateway_port, api_port if index == 0 else None, tmp_path / f"node{index}.log")
+        metrics_port = free_port() if metrics else None
+        if metrics_port is not None:
+            args += ["--metrics", f"127.0.0.1:{metrics_port}"]
+        node = Node(
+            f"node{index}",
+            args,
+            gateway_port,
+            api_port if index == 0 else None,
+            tmp_path / f"node{index}.log",
+            metrics_port,
+        )
         node.start()
         started.append(node)
     return Deployment(started, f"http://127.0.0.1:{api_port}/client/v4", token, zone_id)
@@ -259,3 +275,23 @@ def room_status(deployment: Deployment, room_id: str) -> tuple[int, int]:
     status = deployment.sdk().waiting_rooms.statuses.get(room_id, zone_id=deployment.zone_id)
     assert status is not None
     return status.estimated_total_active_users or 0, status.estimated_queued_users or 0
+
+
+def analytics(deployment: Deployment, room_id: str, **params: str) -> httpx.Response:
+    """The room's analytics from the API (every node's rows merged); ``params`` such as ``format="csv"``."""
+    url = f"{deployment.api}/zones/{deployment.zone_id}/waiting_rooms/{room_id}/analytics"
+    return httpx.get(url, params=params, headers={"authorization": f"Bearer {deployment.token}"}, timeout=10)
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(url: str) -> Samples:
+    """A Prometheus scrape: each sample by name and all its labels (sorted)."""
+    response = httpx.get(url, timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }

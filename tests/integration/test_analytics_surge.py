@@ -17,19 +17,21 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.deployment import (
     COOKIE,
     GREETING,
     HOST,
     Deployment,
+    Samples,
     Visitor,
+    analytics,
     make_room,
     run_crowd,
+    scrape,
     start_deployment,
 )
-from tests.services import free_port, http_origin
+from tests.services import http_origin
 
 pytestmark = [pytest.mark.slow]
 
@@ -47,40 +49,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def metrics_port() -> int:
-    """A free port for the gateway's metrics listener."""
-    return free_port()
-
-
-@pytest.fixture
-def deployment(tmp_path: Path, store_url: str, metrics_port: int) -> Iterator[Deployment]:
+def deployment(tmp_path: Path, store_url: str) -> Iterator[Deployment]:
     """One node on the in-process state, serving the API, the gateway and the metrics."""
-    extra = ["--metrics", f"127.0.0.1:{metrics_port}"]
     with http_origin() as origin:
         deployment = start_deployment(
-            tmp_path, nodes=1, database_url=store_url, state="memory", origin=origin, extra=extra
+            tmp_path, nodes=1, database_url=store_url, state="memory", origin=origin, metrics=True
         )
         try:
             yield deployment
         finally:
             deployment.stop()
             assert "Traceback" not in deployment.nodes[0].output(), deployment.nodes[0].output()[-3000:]
-
-
-def _analytics(deployment: Deployment, room_id: str, **params: str) -> httpx.Response:
-    url = f"{deployment.api}/zones/{deployment.zone_id}/waiting_rooms/{room_id}/analytics"
-    return httpx.get(url, params=params, headers={"authorization": f"Bearer {deployment.token}"}, timeout=10)
-
-
-def scrape(url: str) -> dict[tuple[str, str], float]:
-    """A Prometheus scrape: each sample by name and room."""
-    response = httpx.get(url, timeout=10)
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, sample.labels.get("room", "")): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
 
 
 def _come_back(deployment: Deployment, admitted: list[Visitor]) -> tuple[int, int]:
@@ -95,19 +74,10 @@ def _come_back(deployment: Deployment, admitted: list[Visitor]) -> tuple[int, in
     return len(admitted), renewed
 
 
-def scrape_labelled(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """A Prometheus scrape: each sample by name and all its labels."""
-    text = httpx.get(url, timeout=10).text
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-async def test_the_analytics_match_the_surge(deployment: Deployment, metrics_port: int) -> None:
+async def test_the_analytics_match_the_surge(deployment: Deployment) -> None:
     """Admissions, peaks, limits and waits read back from the endpoint and the metrics are those the crowd saw."""
     room_id = await asyncio.to_thread(make_room, deployment, RATE)
+    node_metrics = f"http://127.0.0.1:{deployment.nodes[0].metrics_port}/metrics"
     crowd = await run_crowd(deployment, visitors=VISITORS, arrive_over_s=3, duration_s=DURATION_S)
     admitted = crowd.admitted
     assert crowd.server_errors() == 0 and not crowd.errors
@@ -118,7 +88,7 @@ async def test_the_analytics_match_the_surge(deployment: Deployment, metrics_por
     result: dict[str, Any] = {}
     deadline = time.monotonic() + 15  # the gateway writes every 5 s
     while time.monotonic() < deadline:
-        result = (await asyncio.to_thread(_analytics, deployment, room_id)).json()["result"]
+        result = (await asyncio.to_thread(analytics, deployment, room_id)).json()["result"]
         summary = result["summary"]
         if summary["new_users"] == len(admitted) and summary["peak_active_users"] == len(admitted):
             break
@@ -139,15 +109,16 @@ async def test_the_analytics_match_the_surge(deployment: Deployment, metrics_por
     assert summary["longest_wait_seconds"] == pytest.approx(max(waits), rel=0.05, abs=1.0)
     # The metrics, scraped from the gateway's own listener and from the API's port, say the same.
     api_metrics = deployment.api.removesuffix("/client/v4") + "/metrics"
-    for url in (f"http://127.0.0.1:{metrics_port}/metrics", api_metrics):
+    room = (("room", room_id),)
+    for url in (node_metrics, api_metrics):
         seen = await asyncio.to_thread(scrape, url)
-        assert seen[("antechamber_new_users_admitted_total", room_id)] == len(admitted)
-        assert seen[("antechamber_wait_seconds_count", room_id)] == len(admitted)
-        assert seen[("antechamber_active_users", room_id)] == len(admitted)
-        assert seen[("antechamber_queued_users", room_id)] == VISITORS - len(admitted)
-        assert seen[("antechamber_active_users_limit", room_id)] == RATE
-        assert seen[("antechamber_state_store_up", "")] == 1
-        assert seen[("antechamber_config_revision", "")] >= 1
+        assert seen[("antechamber_new_users_admitted_total", room)] == len(admitted)
+        assert seen[("antechamber_wait_seconds_count", room)] == len(admitted)
+        assert seen[("antechamber_active_users", room)] == len(admitted)
+        assert seen[("antechamber_queued_users", room)] == VISITORS - len(admitted)
+        assert seen[("antechamber_active_users_limit", room)] == RATE
+        assert seen[("antechamber_state_store_up", ())] == 1
+        assert seen[("antechamber_config_revision", ())] >= 1
     # Request latencies by outcome: each visitor's first request is new, its later ones queued
     # until let in (each let in through the proxy), and the return visits are admitted.
     want = {
@@ -157,10 +128,10 @@ async def test_the_analytics_match_the_surge(deployment: Deployment, metrics_por
         "proxied": len(admitted) + returns,
     }
     got: dict[str, float] = {}
-    seen_all: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    seen_all: Samples = {}
     deadline = time.monotonic() + 15  # handed to the metrics every 5 s
     while time.monotonic() < deadline:
-        seen_all = await asyncio.to_thread(scrape_labelled, f"http://127.0.0.1:{metrics_port}/metrics")
+        seen_all = await asyncio.to_thread(scrape, node_metrics)
         got = {
             outcome: seen_all.get(
                 ("antechamber_request_duration_seconds_count", (("outcome", outcome), ("room", room_id))), 0
@@ -174,11 +145,10 @@ async def test_the_analytics_match_the_surge(deployment: Deployment, metrics_por
     proxied = (("outcome", "proxied"), ("room", room_id))
     assert 0 < seen_all[("antechamber_request_duration_seconds_sum", proxied)] < 10 * want["proxied"]
     # Time on origin: each renewal accrued its session's age, between the renewal step and the surge's length.
-    room = (("room", room_id),)
     assert seen_all[("antechamber_session_renewals_total", room)] == renewed
     time_on_origin = seen_all[("antechamber_time_on_origin_seconds_total", room)]
     assert 5 * renewed <= time_on_origin <= (DURATION_S + 5) * renewed
     assert not any(name == "antechamber_origin_errors_total" for name, _ in seen_all)
-    exported = await asyncio.to_thread(_analytics, deployment, room_id, format="csv")
+    exported = await asyncio.to_thread(analytics, deployment, room_id, format="csv")
     lines = list(csv.DictReader(io.StringIO(exported.text)))
     assert sum(int(line["new_users"]) for line in lines) == len(admitted)

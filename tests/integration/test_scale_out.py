@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,11 +23,15 @@ import pytest
 from tests import services
 from tests.integration.deployment import (
     HOST,
+    Crowd,
     Deployment,
     Node,
+    Samples,
+    analytics,
     make_room,
     room_status,
     run_crowd,
+    scrape,
     start_deployment,
     store_health,
 )
@@ -55,7 +61,9 @@ def deployment(
     tmp_path: Path, postgres_url: str, redis_server: services.RedisServer, origin: str
 ) -> Iterator[Deployment]:
     """Three nodes, the first also serving the API."""
-    deployment = start_deployment(tmp_path, nodes=3, database_url=postgres_url, state=redis_server.url, origin=origin)
+    deployment = start_deployment(
+        tmp_path, nodes=3, database_url=postgres_url, state=redis_server.url, origin=origin, metrics=True
+    )
     try:
         yield deployment
     finally:
@@ -98,6 +106,52 @@ async def test_three_nodes_hold_the_limits_and_the_order(deployment: Deployment)
     active, queued = room_status(deployment, room_id)
     assert active == admitted
     assert queued == VISITORS - admitted
+    await _the_analytics_and_metrics_add_up_across_nodes(deployment, room_id, crowd)
+
+
+async def _the_analytics_and_metrics_add_up_across_nodes(deployment: Deployment, room_id: str, crowd: Crowd) -> None:
+    """The analytics endpoint merges every node's minutes, and each node's metrics add up to what the crowd saw."""
+    admitted = len(crowd.admitted)
+    summary: dict[str, Any] = {}
+    minutes: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 15  # each node writes its minutes every 5 s
+    while time.monotonic() < deadline:
+        result = (await asyncio.to_thread(analytics, deployment, room_id)).json()["result"]
+        summary, minutes = result["summary"], result["minutes"]
+        if summary["new_users"] == admitted and summary["peak_queued_users"] == VISITORS - admitted:
+            break
+        await asyncio.sleep(1)
+    # Counters add across nodes; gauges (every node samples Redis's totals) take the largest.
+    assert summary["new_users"] == admitted, summary
+    assert summary["peak_active_users"] == admitted
+    assert summary["peak_queued_users"] <= VISITORS
+    assert sum(m["new_users"] for m in minutes) == admitted
+    assert all(m["active_users_max"] <= LIMIT * 1.05 and m["active_users_limit"] == LIMIT for m in minutes)
+    waits = [v.admitted_at - v.arrival for v in crowd.admitted if v.admitted_at is not None]
+    for q, got in ((50, summary["wait_p50_seconds"]), (90, summary["wait_p90_seconds"])):
+        true = statistics.quantiles(waits, n=100, method="inclusive")[q - 1]
+        assert abs(got - true) <= 0.05 * true + 1.0, (q, got, true)
+    room = (("room", room_id),)
+    requests = sum(len(v.statuses) for v in crowd.visitors)
+    want = {"new": VISITORS, "queued": requests - VISITORS, "proxied": admitted}
+    scrapes: list[Samples] = []
+    deadline = time.monotonic() + 15  # each node hands its tallies to its metrics every 5 s
+    while time.monotonic() < deadline:
+        urls = [f"http://127.0.0.1:{node.metrics_port}/metrics" for node in deployment.nodes]
+        scrapes = [await asyncio.to_thread(scrape, url) for url in urls]
+        count = "antechamber_request_duration_seconds_count"
+        got = {outcome: sum(s.get((count, (("outcome", outcome), *room)), 0) for s in scrapes) for outcome in want}
+        if got == want:
+            break
+        await asyncio.sleep(1)
+    assert got == want
+    assert sum(s[("antechamber_new_users_admitted_total", room)] for s in scrapes) == admitted
+    assert sum(s[("antechamber_wait_seconds_count", room)] for s in scrapes) == admitted
+    assert sum(s[("antechamber_new_users_admitted_total", room)] > 0 for s in scrapes) >= 2  # the crowd was spread
+    for samples in scrapes:
+        assert samples[("antechamber_active_users", room)] == admitted
+        assert samples[("antechamber_queued_users", room)] == VISITORS - admitted
+        assert samples[("antechamber_state_store_up", ())] == 1
 
 
 async def converged(
