@@ -33,34 +33,20 @@ from prometheus_client import CollectorRegistry, Histogram
 
 from antechamber.api.models.room import RoomInput
 from antechamber.core.cookie import CookieCodec, KeyRing
-from antechamber.gateway.app import Forward, Gateway, create_gateway
-from antechamber.gateway.config import GatewayConfig, StaticConfig, entry_from_stored
-from antechamber.gateway.pages import Reply
+from antechamber.gateway.app import Gateway
+from antechamber.gateway.config import entry_from_stored
+from antechamber.gateway.offline import asgi_scope, offline_gateway, room_cookie
 from antechamber.gateway.timing import LATENCY_BUCKETS, OUTCOMES, RequestTimings
-from antechamber.gateway.upstream import MockResponse, MockUpstream
-from antechamber.state.memory import MemoryState
 
 OPEN_HOST = "shop.example.com"
 FULL_HOST = "queue.example.com"
 
 
 def scope(host: str, path: str, cookie: str | None = None) -> dict[str, Any]:
-    headers = [(b"host", host.encode()), (b"user-agent", b"bench"), (b"accept", b"text/html")]
+    headers = [(b"user-agent", b"bench"), (b"accept", b"text/html")]
     if path.startswith("/.antechamber/"):
         headers += [(b"x-forwarded-host", host.encode()), (b"x-forwarded-uri", b"/products/42?ref=home")]
-    if cookie:
-        headers.append((b"cookie", cookie.encode()))
-    return {
-        "type": "http",
-        "method": "GET",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": headers,
-        "scheme": "http",
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 8000),
-    }
+    return asgi_scope(host, path, cookie=cookie, headers=headers, client=("127.0.0.1", 5000))
 
 
 def room(host: str, name: str, total: int) -> dict[str, Any]:
@@ -77,23 +63,16 @@ def build() -> tuple[Gateway, dict[str, dict[str, Any]]]:
         entry_from_stored("open", "z", room(OPEN_HOST, "open", 1_000_000)),
         entry_from_stored("full", "z", room(FULL_HOST, "full", 0)),
     ]
-    gateway = create_gateway(
-        StaticConfig(GatewayConfig(entries)),
-        MemoryState(),
+    gateway = offline_gateway(
+        entries,
         CookieCodec(KeyRing(current_id=1, keys={1: bytes(range(32))})),
-        MockUpstream(lambda request: MockResponse(200, [], b"ok")),
-        default_origin="http://127.0.0.1:9",
         # A still clock: a run longer than the renewal step or the 20 s refresh interval would
         # otherwise turn its later requests into renewals or counted refreshes (other work).
         clock=lambda: still,
     )
 
-    def cookie(action: Reply | Forward | Any) -> str:
-        values = action.cookies if isinstance(action, Forward) else [v for n, v in action.headers if n == b"set-cookie"]
-        return bytes(values[0]).decode().split(";")[0]
-
-    admitted = cookie(gateway.handle(scope(OPEN_HOST, "/")))
-    queued = cookie(gateway.handle(scope(FULL_HOST, "/")))
+    admitted = room_cookie(gateway.handle(scope(OPEN_HOST, "/")))
+    queued = room_cookie(gateway.handle(scope(FULL_HOST, "/")))
     cases = {
         "admitted, forward auth": scope(OPEN_HOST, "/.antechamber/auth", admitted),
         "admitted, to be proxied": scope(OPEN_HOST, "/products/42", admitted),

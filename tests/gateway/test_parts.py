@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -12,12 +13,12 @@ from antechamber.core.cookie import CookieCodec
 from antechamber.core.counters import Deltas
 from antechamber.core.types import MINUTE_MS
 from antechamber.gateway.admission import Admission
-from antechamber.gateway.app import create_gateway
 from antechamber.gateway.config import GatewayConfig, StaticConfig, entry_from_stored
 from antechamber.gateway.convert import CookiePolicy
 from antechamber.gateway.cookies import cookie_flags
 from antechamber.gateway.forward_auth import _cookie_from_header
 from antechamber.gateway.live_status import StateStatusSource
+from antechamber.gateway.offline import asgi_scope, offline_gateway
 from antechamber.gateway.pages import supported_language
 from antechamber.gateway.proxy import response_headers
 from antechamber.gateway.request import (
@@ -164,18 +165,8 @@ class TestLiveStatus:
         assert (3, 0, 0) == tuple(await source.live_numbers("other"))[:3]
 
 
-def _scope(method: str = "GET", path: str = "/", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": headers or [(b"host", b"shop.example.com")],
-        "scheme": "http",
-        "client": ("203.0.113.9", 5000),
-        "server": ("127.0.0.1", 80),
-    }
+def _scope(method: str = "GET", path: str = "/", headers: Sequence[tuple[bytes, bytes]] = ()) -> dict[str, Any]:
+    return asgi_scope("shop.example.com", path, method=method, headers=headers)
 
 
 class TestAsgiEdges:
@@ -193,15 +184,7 @@ class TestAsgiEdges:
 
     def _gateway(self, upstream: MockUpstream, **fields: Any) -> Any:
         entry = entry_from_stored("r1", "z", room_body(**fields))
-        return create_gateway(
-            StaticConfig(GatewayConfig([entry])),
-            MemoryState(),
-            CookieCodec(KEYRING),
-            upstream,
-            default_origin="http://origin.test",
-            clock=Clock(),
-            rng=random.Random(1),
-        )
+        return offline_gateway([entry], CookieCodec(KEYRING), upstream=upstream, clock=Clock(), rng=random.Random(1))
 
     async def test_head_queue_page_has_no_body(self) -> None:
         """A HEAD request to a queued room gets the queue headers and an empty body."""
@@ -214,7 +197,7 @@ class TestAsgiEdges:
         """From an untrusted peer the X-Forwarded-For chain is replaced by the peer address."""
         upstream = MockUpstream(lambda request: MockResponse(200, [], b"ok"))
         app = self._gateway(upstream, total_active_users=5, new_users_per_minute=60)
-        await self._call(app, _scope(headers=[(b"host", b"shop.example.com"), (b"x-forwarded-for", b"1.2.3.4")]))
+        await self._call(app, _scope(headers=[(b"x-forwarded-for", b"1.2.3.4")]))
         request: MockRequest = upstream.requests[0]
         assert b"203.0.113.9" == request.header(b"x-forwarded-for")
 
@@ -245,15 +228,8 @@ class _FailingBody(MockResponse):
 class TestHooksAndFailures:
     def _gateway(self, upstream: MockUpstream, **options: Any) -> Any:
         entry = entry_from_stored("r1", "z", room_body(total_active_users=1, new_users_per_minute=60, queue_all=True))
-        return create_gateway(
-            StaticConfig(GatewayConfig([entry])),
-            MemoryState(),
-            CookieCodec(KEYRING),
-            upstream,
-            default_origin="http://origin.test",
-            clock=Clock(),
-            rng=random.Random(1),
-            **options,
+        return offline_gateway(
+            [entry], CookieCodec(KEYRING), upstream=upstream, clock=Clock(), rng=random.Random(1), **options
         )
 
     async def test_bypass_hook_passes_without_cookie(self) -> None:

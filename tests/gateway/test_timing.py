@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from antechamber.core.cookie import CookieCodec
-from antechamber.gateway.app import Forward, Gateway, create_gateway
-from antechamber.gateway.config import GatewayConfig, StaticConfig, entry_from_stored
+from antechamber.gateway.app import Forward, Gateway
+from antechamber.gateway.config import entry_from_stored
+from antechamber.gateway.offline import asgi_scope, offline_gateway, room_cookie
 from antechamber.gateway.pages import Reply
 from antechamber.gateway.proxy import Hop, forward
 from antechamber.gateway.timing import LATENCY_BUCKETS, NO_ROOM, OUTCOMES, RequestTimings
@@ -22,7 +23,6 @@ from antechamber.gateway.upstream import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
-from antechamber.state.memory import MemoryState
 from tests.gateway.harness import HOST, KEYRING, Clock, room_body, running_site
 
 NS = 1_000_000_000
@@ -58,42 +58,15 @@ class TestTally:
 
 
 def _scope(path: str = "/", cookie: str | None = None) -> dict[str, Any]:
-    headers = [(b"host", HOST.encode())]
-    if cookie:
-        headers.append((b"cookie", cookie.encode()))
-    return {
-        "type": "http",
-        "method": "GET",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": headers,
-        "scheme": "http",
-        "client": ("203.0.113.9", 5000),
-        "server": ("127.0.0.1", 80),
-    }
+    return asgi_scope(HOST, path, cookie=cookie)
 
 
 def _gateway(**room: Any) -> tuple[Gateway, RequestTimings, Clock]:
     clock = Clock()
-    entry = entry_from_stored("r", "z", room_body(**room))
-    upstream = MockUpstream(lambda request: MockResponse(200, [], b"ok"))
-    gateway = create_gateway(
-        StaticConfig(GatewayConfig([entry])),
-        MemoryState(),
-        CookieCodec(KEYRING),
-        upstream,
-        default_origin="http://origin.test",
-        clock=clock,
-    )
+    gateway = offline_gateway([entry_from_stored("r", "z", room_body(**room))], CookieCodec(KEYRING), clock=clock)
     timings = RequestTimings()
     gateway.timings = timings
     return gateway, timings, clock
-
-
-def _cookie(action: Reply | Forward | Any) -> str:
-    cookies = action.cookies if isinstance(action, Forward) else [v for n, v in action.headers if n == b"set-cookie"]
-    return bytes(cookies[0]).decode().split(";")[0]
 
 
 class TestOutcomes:
@@ -102,11 +75,11 @@ class TestOutcomes:
         gateway, timings, clock = _gateway(total_active_users=1, new_users_per_minute=60)
         first = gateway.handle(_scope())  # let in at once
         assert isinstance(first, Forward)
-        gateway.handle(_scope(cookie=_cookie(first)))
+        gateway.handle(_scope(cookie=room_cookie(first)))
         stranger = gateway.handle(_scope())  # the room is full: queued
         assert isinstance(stranger, Reply)
         clock.advance(21)
-        gateway.handle(_scope(cookie=_cookie(stranger)))
+        gateway.handle(_scope(cookie=room_cookie(stranger)))
         assert {("r", "new"): 2, ("r", "admitted"): 1, ("r", "queued"): 1} == counts_by_outcome(timings)
         rejecting, timings, _ = _gateway(queueing_method="reject")
         rejecting.handle(_scope())
