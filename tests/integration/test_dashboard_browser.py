@@ -199,3 +199,94 @@ async def test_refusals_a_read_token_and_a_post_without_csrf(
     status = deployment.sdk().waiting_rooms.get(room.id, zone_id=deployment.zone_id)
     assert status is not None and status.suspended is False
     await writer.close()
+
+
+# WCAG 2 contrast of every element that shows text of its own, against the first opaque
+# background behind it (a text colour with alpha is blended onto that background).
+CONTRAST_JS = """() => {
+  const rgba = (text) => (text.match(/[\\d.]+/g) || [0, 0, 0, 0]).map(Number).concat([1]).slice(0, 4);
+  const lum = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const backdrop = (el) => {
+    for (let at = el; at; at = at.parentElement) {
+      const bg = rgba(getComputedStyle(at).backgroundColor);
+      if (bg[3] > 0.5) return bg;
+    }
+    return [255, 255, 255, 1];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const style = getComputedStyle(el);
+    if (!own || style.visibility === "hidden" || el.getClientRects().length === 0) continue;
+    if (el.closest(".sr-only, [aria-hidden=true], script, style, noscript")) continue;
+    const bg = backdrop(el);
+    const fg = rgba(style.color);
+    const mixed = fg.slice(0, 3).map((c, i) => c * fg[3] + bg[i] * (1 - fg[3]));
+    const [a, b] = [lum(mixed), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    const said = el.textContent.trim().slice(0, 30);
+    if (ratio < (large ? 3 : 4.5)) low.push(`${el.tagName}.${el.className} "${said}" ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+# Form controls a screen reader would announce with no name.
+UNLABELLED_JS = """() => [...document.querySelectorAll("input, select, textarea, button")]
+  .filter((el) => el.type !== "hidden" && el.getClientRects().length > 0)
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+                  && !el.getAttribute("aria-labelledby") && !(el.tagName === "BUTTON" && el.textContent.trim()))
+  .map((el) => el.outerHTML.slice(0, 80))"""
+
+
+async def _tab_to(page: Page, selector: str, limit: int = 40) -> None:
+    """Press Tab until the element matching ``selector`` has the focus, and check that the focus shows."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            shown = await page.evaluate(
+                "() => { const s = getComputedStyle(document.activeElement);"
+                " return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none'; }"
+            )
+            assert shown, f"{selector} has the focus but shows no focus ring"
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+async def test_the_dashboard_works_by_keyboard_with_labels_and_readable_contrast(
+    deployment: Deployment, browser: Browser
+) -> None:
+    """Sign in and switch queue-all by keyboard; every page's controls have names, its text WCAG AA contrast."""
+    root = _root(deployment)
+    room = deployment.sdk().waiting_rooms.create(
+        zone_id=deployment.zone_id, host=HOST, name="keys", new_users_per_minute=LIMIT, total_active_users=LIMIT
+    )
+    assert room is not None
+    room_path = f"/dashboard/zones/{deployment.zone_id}/rooms/{room.id}"
+    for viewport in (DESKTOP, PHONE):
+        context = await browser.new_context(viewport=viewport)
+        page = await context.new_page()
+        await page.goto(root + "/dashboard/sign-in")
+        await _tab_to(page, "#secret")
+        await page.keyboard.type(deployment.token)
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", name="Waiting rooms")).to_be_visible()
+        for path in ("/dashboard/sign-in", "/dashboard/rooms", "/dashboard/rooms/new", room_path,
+                     room_path + "/edit", room_path + "/events/new", room_path + "/rules/new",
+                     room_path + "/preview"):  # fmt: skip
+            await page.goto(root + path)
+            assert await page.evaluate(UNLABELLED_JS) == [], path
+            assert await page.evaluate(CONTRAST_JS) == [], path
+        await page.goto(root + room_path)
+        await _tab_to(page, 'form[data-confirm] button[type="submit"]')
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("status")).to_contain_text("Queue-all is on")
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.get_by_role("button", name="Turn queue-all off").press("Enter")
+        await expect(page.get_by_role("status")).to_contain_text("Queue-all is off")
+        await context.close()
