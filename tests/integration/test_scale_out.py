@@ -154,17 +154,12 @@ async def _the_analytics_and_metrics_add_up_across_nodes(deployment: Deployment,
         assert samples[("antechamber_state_store_up", ())] == 1
 
 
-async def converged(
-    deployment: Deployment, room_id: str, admitted: int, queued: int, within_s: float = 10, queued_over: int = 0
-) -> None:
-    """The status API (every node's counters together) comes to the crowd's own count within ``within_s``.
-
-    ``queued_over``: how many more queued users than the crowd's the count may keep.
-    """
+async def converged(deployment: Deployment, room_id: str, admitted: int, queued: int, within_s: float = 10) -> None:
+    """The status API (every node's counters together) comes to the crowd's own count within ``within_s``."""
     deadline = time.monotonic() + within_s
     while True:
         active, waiting = await asyncio.to_thread(room_status, deployment, room_id)
-        if active == admitted and queued <= waiting <= queued + queued_over:
+        if (active, waiting) == (admitted, queued):
             return
         assert time.monotonic() < deadline, f"status {(active, waiting)} never came to {(admitted, queued)}"
         await asyncio.sleep(0.5)
@@ -210,9 +205,7 @@ async def test_a_redis_restarted_empty_is_reseeded(deployment: Deployment, redis
     admitted = len(crowd.admitted)
     assert crowd.server_errors() == 0 and not crowd.errors
     assert admitted <= LIMIT * 1.05
-    # An open leftover (docs/SCALING.md): after a restart the queue has kept one or two users more
-    # than the crowd's (twice in the last three full-suite runs; never fewer), until their places expire.
-    await converged(deployment, room_id, admitted, VISITORS - admitted, queued_over=2)
+    await converged(deployment, room_id, admitted, VISITORS - admitted)
 
 
 async def test_a_node_killed_mid_surge_loses_nobodys_place(deployment: Deployment) -> None:

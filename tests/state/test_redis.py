@@ -276,6 +276,26 @@ async def test_a_batch_held_while_redis_was_down_is_merged_into_the_reseed(
     await other.aclose()
 
 
+async def test_the_seeding_nodes_own_moves_out_of_a_place_count_against_the_seed(
+    redis_server_url: str, client: Redis, prefix: str
+) -> None:
+    """A queued visitor let in, and a session renewed, by the node that re-seeds: both leave the seeded place."""
+    clock = Clock(NOW)
+    st = node(redis_server_url, prefix, clock)
+    st.apply("r", Deltas(active=((S + 600, 5),), waiting=((S - 3, B, 4),), admitted=5), NOW)
+    await st.sync()
+    await _empty_the_store(client, prefix)
+    # Since its last view: one of the four let in (its place left, a session), one session renewed.
+    renewed = ((S + 600, -1), (S + 900, 1))
+    st.apply("r", Deltas(active=((S + 900, 1), *renewed), waiting=((S - 3, B, -1),), admitted=1), NOW)
+    await st.sync()  # finds the store empty: seeds it from its view with this batch
+    reader = node(redis_server_url, prefix, clock)
+    snap = await reader.read("r", NOW)
+    assert (snap.active, snap.waiting) == (6, 3)
+    for state in (st, reader):
+        await state.aclose()
+
+
 def test_effective_config_is_what_nodes_bind() -> None:
     """Nodes reckon the free slots on the room's effective configuration (the gateway passes it)."""
     assert effective_config is not None

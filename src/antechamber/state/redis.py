@@ -398,10 +398,16 @@ class RedisState:
                 status = int(reply[0]) if reply else STORE_EMPTY
                 if status == STORE_EMPTY:
                     # Redis came back empty: nothing was merged; re-seed it from this node's last view.
+                    logger.info("state store lacks %s: seeding it from this node's view", send.room.keys[0])
                     reply = (await self._pipeline([send.again(send.batches, seed=True)], now))[0]
                 elif status == STORE_BEHIND:
                     # Another node re-seeded it from an older view: resend what it lacks of ours.
                     lacking = send.room.replica.lacking(int(reply[1]))
+                    logger.info(
+                        "state store was seeded without %d of this node's batches for %s: resending them",
+                        len(lacking),
+                        send.room.keys[0],
+                    )
                     reply = (await self._pipeline([send.again([*lacking, *send.batches], resend=True)], now))[0]
                 view = parse_sync_reply(reply)
                 if view is None:  # emptied again meanwhile: the next sync tries again
@@ -409,8 +415,10 @@ class RedisState:
                 else:
                     send.room.replica.absorb(view, now, send.batches)
                     logger.debug(
-                        "synced: sent %s admitted, grant %d, active %d, waiting %d",
+                        "synced: batches %s, admitted %s, waiting %s, grant %d, active %d, waiting %d",
+                        [batch_id for batch_id, _, _ in send.batches],
                         [d.admitted for _, d, _ in send.batches],
+                        [sum(count for _, _, count in d.waiting) for _, d, _ in send.batches],
                         view.grant,
                         view.active,
                         view.waiting,

@@ -81,16 +81,10 @@ if not fresh and confirmed > applied then
 end
 local merge = batch > applied
 
-local n_act = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n_act do
-  if merge then add_active(tonumber(ARGV[i]), tonumber(ARGV[i + 1])) end
-  i = i + 2
-end
-local n_wait = tonumber(ARGV[i]); i = i + 1
-for _ = 1, n_wait do
-  if merge then add_waiting(tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])) end
-  i = i + 3
-end
+-- The batch's moves are applied after a seed (below): a move out of a session or a place the
+-- seed brings back (a renewal, a queued visitor let in) must find it there.
+local n_act = tonumber(ARGV[i]); local act_at = i + 1; i = act_at + 2 * n_act
+local n_wait = tonumber(ARGV[i]); local wait_at = i + 1; i = wait_at + 3 * n_wait
 local admitted = tonumber(ARGV[i])
 local admitted_open = tonumber(ARGV[i + 1])
 local queue_open = tonumber(ARGV[i + 2])
@@ -125,6 +119,10 @@ if fresh then
 end
 
 if merge then
+  for j = act_at, act_at + 2 * (n_act - 1), 2 do add_active(tonumber(ARGV[j]), tonumber(ARGV[j + 1])) end
+  for j = wait_at, wait_at + 3 * (n_wait - 1), 3 do
+    add_waiting(tonumber(ARGV[j]), tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2]))
+  end
   if admitted > 0 then
     -- Each admission in the second it was made, so that it leaves the minute cap's window on time.
     local rest = admitted
