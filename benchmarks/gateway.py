@@ -306,13 +306,28 @@ def proxy_block(port: int, origin_port: int) -> str:
     }}"""
 
 
-def auth_proxy_block(port: int, origin_port: int, gateway_port: int) -> str:
-    """nginx in front with ``auth_request`` to the gateway, as docs/FORWARD_AUTH.md configures it."""
+def auth_proxy_block(port: int, origin_port: int, gateway_port: int, cache: Path | None = None) -> str:
+    """nginx in front with ``auth_request`` to the gateway, as docs/FORWARD_AUTH.md configures it.
+
+    ``cache``: with the example's fast path (the admitted visitor's auth answer kept for a second) in this directory.
+    """
     headers = """proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host $host;"""
+    zone = (
+        f"proxy_cache_path {cache} levels=1 keys_zone=antechamber_auth:16m max_size=256m inactive=5s use_temp_path=off;"
+        if cache is not None
+        else ""
+    )
+    keep = (
+        'proxy_cache antechamber_auth;\n            proxy_cache_key "$host $http_cookie";\n'
+        "            open_file_cache max=10000 inactive=10s;"
+        if cache is not None
+        else ""
+    )
     return f"""    upstream auth_origin {{ server 127.0.0.1:{origin_port}; keepalive 128; }}
     upstream antechamber {{ server 127.0.0.1:{gateway_port}; keepalive 128; }}
+    {zone}
     server {{
         listen 127.0.0.1:{port};
         location / {{
@@ -327,6 +342,7 @@ def auth_proxy_block(port: int, origin_port: int, gateway_port: int) -> str:
         }}
         location = /.antechamber/auth/nginx {{
             internal;
+            {keep}
             proxy_pass http://antechamber;
             {headers}
             proxy_pass_request_body off;
@@ -668,7 +684,8 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
         data_dir = workdir / "data"
         data_dir.mkdir()
         asyncio.run(seed_store(data_dir))
-        ports = {name: free_port() for name in ("origin", "proxy", "auth_proxy", "hello", "hello_raw", "gateway")}
+        names = ("origin", "proxy", "auth_proxy", "auth_cached", "hello", "hello_raw", "gateway")
+        ports = {name: free_port() for name in names}
         origin_url = f"http://127.0.0.1:{ports['origin']}"
         env.update(BENCH_DATA_DIR=str(data_dir), BENCH_ORIGIN=origin_url)
         server_label = "granian, uvloop" if server == "granian" else "uvicorn, uvloop, httptools"
@@ -690,6 +707,8 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
         auth_proxy_conf = nginx_conf(
             workdir, "auth_proxy", auth_proxy_block(ports["auth_proxy"], ports["origin"], ports["gateway"])
         )
+        cached_block = auth_proxy_block(ports["auth_cached"], ports["origin"], ports["gateway"], workdir / "auth-cache")
+        auth_cached_conf = nginx_conf(workdir, "auth_cached", cached_block)
         on_server = ["taskset", "-c", SERVER_CORE]
         on_client = ["taskset", "-c", CLIENT_CORE]
         with (
@@ -699,6 +718,8 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
                     ports["proxy"], workdir / "proxy.log") as proxy_pid,
             started([*on_server, nginx, "-p", tmp, "-c", str(auth_proxy_conf), "-e", f"{tmp}/auth_proxy.stderr"],
                     ports["auth_proxy"], workdir / "auth_proxy.log") as auth_proxy_pid,
+            started([*on_server, nginx, "-p", tmp, "-c", str(auth_cached_conf), "-e", f"{tmp}/auth_cached.stderr"],
+                    ports["auth_cached"], workdir / "auth_cached.log") as auth_cached_pid,
             started([*on_server, *hello_command], ports["hello"], workdir / "hello.log", env) as hello_pid,
             started([*on_server, *gateway_command], ports["gateway"], workdir / "gateway.log", env) as gateway_pid,
             started([*on_server, *hello_raw_command], ports["hello_raw"], workdir / "hello_raw.log", env)
@@ -717,6 +738,7 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
             gateway_proxy = Target(f"{gw}{uri}", OPEN_HOST, gateway_pid)
             # Measured on the nginx worker's CPU: what nginx itself spends per visitor request.
             nginx_auth = Target(f"http://127.0.0.1:{ports['auth_proxy']}{uri}", OPEN_HOST, auth_proxy_pid)
+            nginx_cached = Target(f"http://127.0.0.1:{ports['auth_cached']}{uri}", OPEN_HOST, auth_cached_pid)
             cookie = first_cookie(ports["gateway"], OPEN_HOST, uri)
 
             # Warm every server up once (imports, pools, first page render).
@@ -726,6 +748,7 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
                 (auth, ["200", cookie]),
                 (nginx_proxy, ["200", cookie]),
                 (nginx_auth, ["200", cookie]),
+                (nginx_cached, ["200", cookie]),
                 (gateway_proxy, ["200", cookie]),
                 (queue_auth, ["429", "-"]),
             ):
@@ -770,6 +793,8 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
                 bench.measure("b_gateway", "gateway reverse proxy to the origin", gateway_proxy, ["200", cookie])
                 bench.measure("b_nginx_auth", "nginx auth_request + proxy_pass (admitted)", nginx_auth,
                               ["200", cookie])  # fmt: skip
+                bench.measure("b_nginx_cached", "nginx fast path: auth answer kept 1 s (admitted)", nginx_cached,
+                              ["200", cookie])  # fmt: skip
 
             wait = last_issue + COUNTED_AFTER_S - time.monotonic()
             if wait > 0:
@@ -797,6 +822,8 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
             else {}
         ),
         "b": ("admitted proxied ÷ nginx proxy_pass", "b_gateway", "b_nginx", 0.6),
+        # req/s decides this one: the gateway shares core 0 with that nginx, and its CPU is not the worker's.
+        "b_fast": ("admitted, nginx fast path ÷ nginx proxy_pass (req/s)", "b_nginx_cached", "b_nginx", 0.6),
         "c": ("queued counted refresh ÷ admitted forward-auth", "c_counted", "a_auth_c", 0.5),
         "c_new": ("new visitor joining the queue ÷ admitted forward-auth", "c_new", "a_auth_q", 0.5),
         "c_early": ("queued early refresh ÷ admitted forward-auth", "c_early", "a_auth_q", 0.5),
@@ -849,9 +876,13 @@ def print_table(report: dict[str, Any]) -> None:
             f" {r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['unexpected']:>4}"
         )
     print()
-    print(f"{'ratio (median of per-round ratios)':<56} {'req/s':>6} {'cpu-s':>6} {'target':>7}  verdict (cpu-s)")
+    print(
+        f"{'ratio (median of per-round ratios)':<56} {'req/s':>6} {'cpu-s':>6} {'target':>7}"
+        "  verdict (cpu-s unless marked)"
+    )
     for ratio in report["ratios"].values():
-        verdict = "met" if ratio["cpu"] >= ratio["target"] else "MISSED"
+        figure = ratio["rps"] if "(req/s)" in ratio["label"] else ratio["cpu"]
+        verdict = "met" if figure >= ratio["target"] else "MISSED"
         target = ">= " + str(ratio["target"])
         print(f"{ratio['label']:<56} {ratio['rps']:>6.2f} {ratio['cpu']:>6.2f} {target:>7}  {verdict}")
 

@@ -121,6 +121,43 @@ class TestNginx:
         assert "/evil.example/x" == page.headers["location"]
 
 
+class TestNginxKeepsAnAdmittedAnswer:
+    """X-Accel-Expires: 1 only on an unchanged admitted session on a one-room host, 0 on every other answer."""
+
+    async def test_only_an_unchanged_session_may_be_kept(self, site: Site) -> None:
+        """Admission (a new cookie) 0, the next request 1, a renewal 0, a queued visitor 0, the Caddy endpoint none."""
+        await site.add_room(total_active_users=1, new_users_per_minute=60)
+        nginx = "/.antechamber/auth/nginx"
+        async with site.visitor() as first, site.visitor() as second:
+            let_in = await auth(first, nginx, proto="http")
+            again = await auth(first, nginx, proto="http")
+            site.clock.advance(6)  # past the renewal step: the session is renewed, with a new cookie
+            renewed = await auth(first, nginx, proto="http")
+            after_renewal = await auth(first, nginx, proto="http")
+            queued = await auth(second, nginx, proto="http")
+            caddy = await auth(first, proto="http")
+        assert [r.status_code for r in (let_in, again, renewed, after_renewal, queued)] == [200, 200, 200, 200, 401]
+        assert renewed.headers.get_list("set-cookie") and not again.headers.get_list("set-cookie")
+        kept = [r.headers["x-accel-expires"] for r in (let_in, again, renewed, after_renewal, queued)]
+        assert kept == ["0", "1", "0", "1", "0"]
+        # nginx heeds it only before any Cache-Control.
+        names = [name.lower() for name, _ in again.headers.raw]
+        assert names.index(b"x-accel-expires") < names.index(b"cache-control")
+        assert "x-accel-expires" not in caddy.headers
+
+    async def test_nothing_is_kept_where_several_rooms_share_the_host_or_none_covers_it(self, site: Site) -> None:
+        """A cookie-keyed answer cannot tell two rooms on one host apart, so none is kept; nor an uncovered page's."""
+        await site.add_room(total_active_users=5, new_users_per_minute=60)
+        await site.add_room(name="tickets", path="/tickets", total_active_users=5, new_users_per_minute=60)
+        nginx = "/.antechamber/auth/nginx"
+        async with site.visitor() as visitor:
+            await auth(visitor, nginx, proto="http")
+            again = await auth(visitor, nginx, proto="http")
+            other = await visitor.get(nginx, headers={**described(proto="http"), "x-forwarded-host": "elsewhere.test"})
+        assert (200, "0") == (again.status_code, again.headers["x-accel-expires"])
+        assert (200, "0") == (other.status_code, other.headers["x-accel-expires"])
+
+
 class TestRevokeEndpoint:
     async def test_revoke_drops_session(self, site: Site) -> None:
         """POST /.antechamber/revoke with the visitor's cookie ends its session and clears the cookie."""

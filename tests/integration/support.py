@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Coroutine, Iterator, Mapping, Sequence
@@ -359,12 +360,18 @@ def run_nginx(workdir: Path, gateway_port: int, origin_port: int) -> Iterator[in
     binary = require_binary("nginx", "/usr/sbin")
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    # nginx's workers (an unprivileged user when it starts as root) write the auth cache, and
+    # pytest's directories are private to the user running the tests: a directory they can enter.
+    caches = contextlib.ExitStack()
+    cache_dir = Path(caches.enter_context(tempfile.TemporaryDirectory(prefix="antechamber-nginx-cache-")))
+    cache_dir.chmod(0o755)
     site = example(
         "nginx/antechamber.conf",
         {
             EXAMPLE_GATEWAY: f"127.0.0.1:{gateway_port}",
             EXAMPLE_ORIGIN: f"127.0.0.1:{origin_port}",
             "listen 80;": f"listen 127.0.0.1:{port};",
+            "/var/cache/nginx/antechamber": str(cache_dir / "antechamber"),
         },
     )
     (workdir / "site.conf").write_text(site, encoding="utf-8")
@@ -381,6 +388,7 @@ def run_nginx(workdir: Path, gateway_port: int, origin_port: int) -> Iterator[in
         yield port
     finally:
         _stop(process)
+        caches.close()
 
 
 def traefik_static_config(workdir: Path, port: int, dynamic: Path) -> str:

@@ -43,4 +43,3 @@ class TestTraefik(ForwardAuthContract):
         assert 429 == response.status_code
         assert "retry-after" in response.headers
         assert any(v.startswith("__cfwaitingroom=") for v in response.headers.get_list("set-cookie"))
-

@@ -12,7 +12,16 @@ and passes the visitor's ``Cookie`` header; the answers:
 ``/.antechamber/auth/nginx`` (nginx ``auth_request``)
     200 to allow, 401 to deny (nginx accepts only 2xx, 401 and 403), each
     with exactly one ``Set-Cookie`` for ``auth_request_set $wr_cookie
-    $upstream_http_set_cookie`` to copy.
+    $upstream_http_set_cookie`` to copy. Each also says whether nginx may keep
+    it for a second (``X-Accel-Expires: 1``, else ``0``), for the example's
+    ``proxy_cache`` keyed by host and ``Cookie`` header: only the answer to an
+    admitted visitor's ordinary request (a valid session, not renewed this time:
+    no ``Set-Cookie``, which nginx never caches anyway) on a host that one room
+    covers alone. So an admitted visitor's requests reach the gateway about once
+    a second and at every renewal (each ``RENEW_STEP_MS``), which keeps the
+    active count right; a cookie-less or queued visitor is decided every time.
+    What the second costs: a session revoked, expired or turned away by a
+    config change still gets through for up to a second.
 ``/.antechamber/page``
     The queue page for nginx's ``error_page 401 = @waitingroom``. The fresh
     cookie from the auth answer arrives in ``X-Antechamber-Set-Cookie``; the
@@ -33,6 +42,7 @@ from collections.abc import Coroutine, MutableMapping
 from time import perf_counter_ns
 from typing import Any
 
+from antechamber.core.types import Outcome
 from antechamber.gateway.admission import Admission, Verdict, visitor_queue_reply
 from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.pages import Reply, Send, send_reply, text_reply
@@ -57,6 +67,9 @@ HEALTH = "/.antechamber/health"
 SET_COOKIE_HEADER = b"x-antechamber-set-cookie"
 #: The status of a queue answer to Caddy/Traefik: it must not be 2xx (see the module docstring).
 FORWARD_AUTH_QUEUE_STATUS = 429
+#: nginx may keep an admitted visitor's auth answer this long, or not at all (see the module docstring).
+KEEP_FOR_A_SECOND = (b"x-accel-expires", b"1")
+DO_NOT_KEEP = (b"x-accel-expires", b"0")
 
 
 def original_request(scope: MutableMapping[str, Any], trusted: TrustedProxies) -> Visitor:
@@ -126,7 +139,10 @@ class ForwardAuth:
         visitor = original_request(scope, self.trusted)
         entry = self.admission.route(visitor.host, visitor.path)
         if entry is None:
-            return text_reply(200, "not covered")
+            reply = text_reply(200, "not covered")
+            if nginx:
+                reply.headers.append(DO_NOT_KEEP)
+            return reply
         verdict = self.admission.check(entry, visitor)
         if verdict.pending:
             return self._auth_after_draw(verdict, visitor, start, nginx=nginx)
@@ -150,7 +166,21 @@ class ForwardAuth:
         else:
             reply = visitor_queue_reply(verdict, visitor, status=FORWARD_AUTH_QUEUE_STATUS)
         reply.headers.extend((b"set-cookie", c) for c in verdict.set_cookies)
+        if nginx:
+            # First: nginx stops reading caching headers at X-Accel-Expires, but a Cache-Control
+            # before it (no-store, for any other cache) would already have made the answer unkeepable.
+            reply.headers.insert(0, KEEP_FOR_A_SECOND if self._keepable(verdict, visitor) else DO_NOT_KEEP)
         return reply
+
+    def _keepable(self, verdict: Verdict, visitor: Visitor) -> bool:
+        """An admitted visitor's unchanged session on a host with one room: the same answer for a second."""
+        decision = verdict.decision
+        return (
+            decision.reason == "session"
+            and decision.outcome is Outcome.ORIGIN
+            and not verdict.set_cookies
+            and self.admission.source.current.routes.only_target(visitor.host) is verdict.entry
+        )
 
     def _page(self, visitor: Visitor) -> Reply:
         entry = self.admission.route(visitor.host, visitor.path)

@@ -66,5 +66,13 @@ class RouteTable(Generic[T]):
                 return target
         return None
 
+    def only_target(self, host: str) -> T | None:
+        """The target of every route on ``host`` when they all have the same one (one room covers the host)."""
+        paths = self._by_host.get(normalize_host(host))
+        if not paths:
+            return None
+        first = paths[0][1]
+        return first if all(target is first for _, target in paths) else None
+
     def __len__(self) -> int:
         return sum(len(paths) for paths in self._by_host.values())
