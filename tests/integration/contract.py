@@ -1,7 +1,7 @@
 """What a visitor sees through a proxy in forward-auth mode, whichever proxy it is.
 
 ``test_nginx_forward_auth.py``, ``test_caddy_forward_auth.py`` and ``test_traefik_forward_auth.py`` subclass
-:class:`ForwardAuthContract` with a ``site`` fixture: the documented proxy
+:class:`ForwardAuthContract` with a module-scoped ``stack`` fixture: the documented proxy
 configuration in front of a real origin and the gateway with one room.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.integration.support import HOST, SMALL_ROOM, GatewayServer, Origin, run_gateway, run_origin
 
@@ -90,7 +91,14 @@ def assert_queue_page(response: httpx.Response, status: int) -> None:
 
 
 class ForwardAuthContract:
-    """Behaviour every documented proxy configuration must show; subclasses provide ``site``."""
+    """Behaviour every documented proxy configuration must show; each module provides ``stack``."""
+
+    @pytest.fixture
+    def site(self, stack: Site) -> Site:
+        """The stack with the room open again and the origin's record cleared."""
+        stack.gateway.update_room(queue_all=False)
+        stack.origin.seen.clear()
+        return stack
 
     #: The status of the queue page through this proxy.
     queued_status: int

@@ -19,14 +19,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield site
 
 
-@pytest.fixture
-def site(stack: Site) -> Site:
-    """The stack with the room open again and the origin's record cleared."""
-    stack.gateway.update_room(queue_all=False)
-    stack.origin.seen.clear()
-    return stack
-
-
 class TestNginx(ForwardAuthContract):
     """The contract through nginx: the queue page comes from ``error_page 401 = @antechamber_page``."""
 

@@ -22,14 +22,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield site
 
 
-@pytest.fixture
-def site(stack: Site) -> Site:
-    """The stack with the room open again and the origin's record cleared."""
-    stack.gateway.update_room(queue_all=False)
-    stack.origin.seen.clear()
-    return stack
-
-
 class TestTraefik(ForwardAuthContract):
     """The contract through Traefik: any non-2xx auth answer (the queue page) goes to the visitor as it is."""
 
