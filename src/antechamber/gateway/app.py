@@ -16,37 +16,27 @@ timed into it by outcome (:mod:`antechamber.gateway.timing`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Coroutine, Iterable, Mapping, MutableMapping
-from time import perf_counter_ns
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 from antechamber.core.cookie import CookieCodec
-from antechamber.core.types import Outcome, Random
+from antechamber.core.types import Random
 from antechamber.crawlers import CrawlerVerifier
-from antechamber.gateway.admission import Admission, BypassCheck, Clock, Verdict, visitor_queue_reply, wall_clock_ms
+from antechamber.gateway.admission import Admission, BypassCheck, Clock, Verdict, wall_clock_ms
 from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.config import ConfigSource
-from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
+from antechamber.gateway.forward_auth import PREFIX
 from antechamber.gateway.pages import Reply, Send, send_reply, text_reply
 from antechamber.gateway.proxy import Hop, OnCommand, Receive, forward
-from antechamber.gateway.request import (
-    DEFAULT_TRUSTED,
-    TrustedProxies,
-    Visitor,
-    client_address,
-    first_values,
-    forwarded_scheme,
-)
+from antechamber.gateway.request import DEFAULT_TRUSTED, TrustedProxies, Visitor
+from antechamber.gateway.request_path import Deferred, RequestPath, Scope
 from antechamber.gateway.routing import normalize_host
-from antechamber.gateway.timing import NO_ROOM, RequestTimings
+from antechamber.gateway.timing import NO_ROOM
 from antechamber.gateway.upstream import Origin, Upstream
 from antechamber.gateway.websocket import bridge, refuse
 from antechamber.rules.request import GeoLookup
 from antechamber.state.base import RoomState
 
 logger = logging.getLogger(__name__)
-
-Scope = MutableMapping[str, Any]
 
 
 class Forward:
@@ -60,22 +50,13 @@ class Forward:
         self.on_command = on_command
 
 
-class Deferred:
-    """An answer that needs one await first: a slot drawn from the shared pool (Redis backend only)."""
-
-    __slots__ = ("action",)
-
-    def __init__(self, action: Coroutine[Any, Any, Reply | Forward]) -> None:
-        self.action = action
+Action = Reply | Forward | Deferred[Forward]
 
 
-Action = Reply | Forward | Deferred
-
-
-class Gateway:
+class Gateway(RequestPath[Forward]):
     """The ASGI application; build it with :func:`create_gateway`."""
 
-    __slots__ = ("_default_origin", "_endpoints", "_origins", "_timings", "admission", "trusted", "upstream")
+    __slots__ = ("_default_origin", "_origins", "upstream")
 
     def __init__(
         self,
@@ -86,23 +67,10 @@ class Gateway:
         origins: Mapping[str, Origin],
         trusted: TrustedProxies,
     ) -> None:
-        self.admission = admission
+        super().__init__(admission, trusted)
         self.upstream = upstream
-        self.trusted = trusted
         self._default_origin = default_origin
         self._origins = dict(origins)
-        self._endpoints = ForwardAuth(admission, trusted)
-        self._timings: RequestTimings | None = None
-
-    @property
-    def timings(self) -> RequestTimings | None:
-        """Where request latencies and origin failures are tallied (None: not timed, the default)."""
-        return self._timings
-
-    @timings.setter
-    def timings(self, timings: RequestTimings | None) -> None:
-        self._timings = timings
-        self._endpoints.timings = timings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -123,103 +91,25 @@ class Gateway:
         """The origin serving ``host``: its own mapping, else the default origin."""
         return self._origins.get(normalize_host(host), self._default_origin)
 
-    def _visitor(self, scope: Scope) -> tuple[Visitor, bool]:
-        headers = scope["headers"]
-        first = first_values(headers)
-        client = scope.get("client")
-        peer = client[0] if client else None
-        trusted = peer in self.trusted
-        raw_host = first.get(b"host")
-        if raw_host:
-            host = raw_host.decode("latin-1")
-        else:
-            server = scope.get("server")
-            host = str(server[0]) if server else ""
-        scheme = forwarded_scheme(
-            str(scope.get("scheme", "http")), first.get(b"x-forwarded-proto") if trusted else None
-        )
-        # Without X-Forwarded-For the visitor is the peer itself (trusted or not).
-        client_ip = client_address(peer, headers, self.trusted) if b"x-forwarded-for" in first else peer
-        path = scope["path"]
-        raw = scope.get("raw_path")
-        return Visitor(
-            host,
-            path,
-            scope.get("query_string", b""),
-            headers,
-            scheme,
-            client_ip,
-            peer,
-            scope.get("method", "GET"),
-            raw.partition(b"?")[0] if isinstance(raw, bytes) and raw else None,
-        ), trusted
+    def onward(
+        self, visitor: Visitor, trusted: bool, room_id: str, cookies: tuple[bytes, ...], verdict: Verdict | None
+    ) -> Forward:
+        """Forward to the host's origin; in a room, the origin's ``Cf-Waiting-Room-Command`` is acted on."""
+        hop = Hop(self.upstream, self.origin_for(visitor.host), visitor.scheme, visitor.peer, trusted, room_id,
+                  self._timings)  # fmt: skip
+        if verdict is None:
+            return Forward(hop)
 
-    def handle(self, scope: Scope) -> Action:
-        """Decide an HTTP request without I/O: the gateway's own answer, or where to forward it.
+        def on_command(value: bytes) -> tuple[bytes, ...]:
+            return self.origin_command(verdict, visitor, value)
 
-        Every server front end calls this (the ASGI ``__call__`` and the raw HTTP/1.1
-        server), so both decide exactly alike; only forwarding needs the event loop,
-        and a :class:`Deferred` (an admission that must first draw a slot from Redis).
-        """
-        if scope["path"].startswith(PREFIX):
-            reply = self._endpoints.reply(scope)
-            return reply if isinstance(reply, Reply) else Deferred(reply)
-        timings = self._timings
-        start = perf_counter_ns() if timings is not None else 0
-        visitor, trusted = self._visitor(scope)
-        origin = self.origin_for(visitor.host)
-        entry = self.admission.route(visitor.host, visitor.path)
-        if entry is None:
-            return Forward(Hop(self.upstream, origin, visitor.scheme, visitor.peer, trusted, NO_ROOM, timings))
-        hop = Hop(self.upstream, origin, visitor.scheme, visitor.peer, trusted, entry.room_id, timings)
-        verdict = self.admission.check(entry, visitor)
-        if verdict.pending:
-            return Deferred(self._after_draw(verdict, visitor, hop, start))
-        action = self._act(verdict, visitor, hop)
-        if timings is not None:
-            timings.decided(verdict, perf_counter_ns() - start)
-        return action
-
-    async def _after_draw(self, verdict: Verdict, visitor: Visitor, hop: Hop, start: int) -> Reply | Forward:
-        verdict = await self.admission.settle(verdict, visitor)
-        action = self._act(verdict, visitor, hop)
-        if hop.timings is not None:
-            hop.timings.decided(verdict, perf_counter_ns() - start)
-        return action
-
-    def _act(self, verdict: Verdict, visitor: Visitor, hop: Hop) -> Reply | Forward:
-        if verdict.passes:
-
-            def on_command(value: bytes) -> tuple[bytes, ...]:
-                return self._origin_command(verdict, visitor, value)
-
-            return Forward(hop, verdict.set_cookies, on_command)
-        return self._queue_reply(verdict, visitor)
-
-    def _origin_command(self, verdict: Verdict, visitor: Visitor, value: bytes) -> tuple[bytes, ...]:
-        """Act on ``Cf-Waiting-Room-Command``: ``revoke`` ends the session when the room enables it."""
-        commands = {token.strip().lower() for token in value.split(b",")}
-        ticket = verdict.decision.ticket
-        if (
-            b"revoke" in commands
-            and "revoke" in verdict.config.enabled_origin_commands
-            and verdict.outcome is Outcome.ORIGIN
-            and ticket is not None
-        ):
-            _, clear = self.admission.revoke(verdict.entry, ticket, visitor, verdict.now_ms)
-            return (clear,)
-        return verdict.set_cookies
-
-    def _queue_reply(self, verdict: Verdict, visitor: Visitor) -> Reply:
-        reply = visitor_queue_reply(verdict, visitor)
-        reply.headers.extend((b"set-cookie", c) for c in verdict.set_cookies)
-        return reply
+        return Forward(hop, cookies, on_command)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()
         if message.get("type") != "websocket.connect":
             return
-        visitor, trusted = self._visitor(scope)
+        visitor, trusted = self.visitor(scope)
         if visitor.path.startswith(PREFIX):
             await refuse(scope, send, text_reply(404, "Not found"))
             return
@@ -236,7 +126,7 @@ class Gateway:
         if verdict.passes:
             await bridge(scope, receive, send, hop, cookies=verdict.set_cookies)
         else:
-            await refuse(scope, send, self._queue_reply(verdict, visitor))
+            await refuse(scope, send, self.queue_reply(verdict, visitor))
 
     async def aclose(self) -> None:
         """Close the upstream pool (and Turnstile's siteverify client)."""

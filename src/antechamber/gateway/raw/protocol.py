@@ -28,11 +28,12 @@ from urllib.parse import unquote
 
 import httptools
 
-from antechamber.gateway.app import Action, Deferred, Forward
+from antechamber.gateway.app import Action, Forward
 from antechamber.gateway.pages import Reply
 from antechamber.gateway.raw.cycle import ProxyCycle, Request
 from antechamber.gateway.raw.upgrade import Upgrade, request_head
 from antechamber.gateway.raw.wire import CONTINUE, error_bytes, reply_bytes
+from antechamber.gateway.request_path import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -319,7 +320,7 @@ class HttpProtocol(asyncio.Protocol):
             return
         self._act(request, action)
 
-    async def _deferred(self, request: Request, deferred: Deferred) -> None:
+    async def _deferred(self, request: Request, deferred: Deferred[Forward]) -> None:
         """An admission that first draws a slot from the shared store, then goes on as any other."""
         try:
             action = await deferred.action
