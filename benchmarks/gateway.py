@@ -195,7 +195,9 @@ def serve_hello_raw(port: int) -> None:
     uvloop.run(run())
 
 
-def serve_gateway(data_dir: Path, port: int, origin: str, front: str = "uvicorn", timings: bool = False) -> None:
+def serve_gateway(
+    data_dir: Path, port: int, origin: str, front: str = "uvicorn", timings: bool = False, state_url: str = "memory"
+) -> None:
     import uvicorn
     import uvloop
 
@@ -205,6 +207,8 @@ def serve_gateway(data_dir: Path, port: int, origin: str, front: str = "uvicorn"
     from antechamber.gateway.follower import ConfigFollower
     from antechamber.gateway.upstream import UpstreamPool
     from antechamber.keystore import load_or_create_keys
+    from antechamber.state.base import RoomState
+    from antechamber.state.factory import open_state
     from antechamber.state.memory import MemoryState
 
     async def run() -> None:
@@ -212,7 +216,15 @@ def serve_gateway(data_dir: Path, port: int, origin: str, front: str = "uvicorn"
         follower = ConfigFollower(database)
         await follower.start()
         codec = CookieCodec(load_or_create_keys(data_dir))
-        app = create_gateway(follower, MemoryState(), codec, UpstreamPool(), default_origin=origin)
+        # memory: no state file (nothing to save between runs); a Redis URL: the backend as `serve` opens it.
+        state: RoomState = MemoryState() if state_url == "memory" else open_state(state_url, data_dir=data_dir)
+        app = create_gateway(follower, state, codec, UpstreamPool(), default_origin=origin)
+        if state_url != "memory":
+            from antechamber.state.redis import RedisState
+
+            assert isinstance(state, RedisState)
+            state.bind(app.admission.config_of)  # its share of the free slots, as `serve` does
+        await state.start()
         if timings:  # as `antechamber serve` does (the tally is never handed over here: it only grows)
             from antechamber.gateway.timing import RequestTimings
 
@@ -227,6 +239,7 @@ def serve_gateway(data_dir: Path, port: int, origin: str, front: str = "uvicorn"
         finally:
             await follower.aclose()
             await app.aclose()
+            await state.aclose()
             await database.dispose()
 
     uvloop.run(run())
@@ -900,6 +913,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     gateway.add_argument("--origin", required=True)
     gateway.add_argument("--front", choices=("uvicorn", "raw"), default="uvicorn")
     gateway.add_argument("--timings", action="store_true")
+    gateway.add_argument("--state", default="memory", help="memory (the default) or a Redis URL, as `serve --state`")
     parser.add_argument("--seconds", type=int, default=2, help="seconds per run (default 2)")
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per comparison (default 4)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
@@ -924,7 +938,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve_hello_raw(args.port)
         return 0
     if args.command == "serve-gateway":
-        serve_gateway(args.data_dir, args.port, args.origin, args.front, args.timings)
+        serve_gateway(args.data_dir, args.port, args.origin, args.front, args.timings, args.state)
         return 0
     report = run_all(args.seconds, args.rounds, args.server, args.timings)
     print_table(report)

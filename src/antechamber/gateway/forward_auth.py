@@ -49,8 +49,8 @@ from antechamber.gateway.pages import Reply, Send, send_reply, text_reply
 from antechamber.gateway.request import (
     TrustedProxies,
     Visitor,
-    client_address,
     first_values,
+    forwarded_client,
     forwarded_scheme,
     header,
     split_uri,
@@ -83,8 +83,13 @@ def original_request(scope: MutableMapping[str, Any], trusted: TrustedProxies) -
     path, query = split_uri(uri)
     is_trusted = peer in trusted
     scheme = forwarded_scheme(str(scope.get("scheme", "http")), first.get(b"x-forwarded-proto") if is_trusted else None)
-    # Without X-Forwarded-For the visitor is the peer itself (trusted or not).
-    client_ip = client_address(peer, headers, trusted) if b"x-forwarded-for" in first else peer
+    # Without X-Forwarded-For the visitor is the peer itself (trusted or not); the peer's
+    # trust is known already (client_address would look it up again).
+    client_ip = (
+        forwarded_client(peer, headers, trusted)
+        if is_trusted and peer is not None and b"x-forwarded-for" in first
+        else peer
+    )
     # The shipped nginx, Caddy and Traefik setups send X-Forwarded-Method (X-Original-Method is common too).
     method = (first.get(b"x-forwarded-method") or first.get(b"x-original-method") or b"GET").decode("latin-1")
     raw_path = path.encode("latin-1", "replace")
@@ -165,7 +170,8 @@ class ForwardAuth:
             reply = text_reply(401, "queued")
         else:
             reply = visitor_queue_reply(verdict, visitor, status=FORWARD_AUTH_QUEUE_STATUS)
-        reply.headers.extend((b"set-cookie", c) for c in verdict.set_cookies)
+        if verdict.set_cookies:
+            reply.headers.extend((b"set-cookie", c) for c in verdict.set_cookies)
         if nginx:
             # First: nginx stops reading caching headers at X-Accel-Expires, but a Cache-Control
             # before it (no-store, for any other cache) would already have made the answer unkeepable.
