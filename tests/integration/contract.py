@@ -146,7 +146,7 @@ class ForwardAuthContract:
             assert_origin_page(response, path)
             assert_sane_set_cookies(response)
             cookie = room_cookie(response) or cookie
-        assert ["/", "/a", "/b?x=1", "/c"] == site.origin.paths
+        assert ["/", "/a", "/b?x=1", "/c"] == site.origin.paths, site.origin.paths
 
     def test_full_room_queues_new_visitor_with_cookie(self, site: Site) -> None:
         """Once the room queues everyone new, a first visit gets the queue page and a cookie, not the origin."""

@@ -35,6 +35,7 @@ from antechamber.core.cookie import CookieCodec
 from antechamber.db import accounts, rooms
 from antechamber.db.engine import Database, sqlite_url
 from antechamber.db.ids import format_timestamp, new_id, utc_now
+from antechamber.db.revision import bump_revision
 from antechamber.db.rooms import StoredRoom
 from antechamber.gateway.app import Gateway, create_gateway
 from antechamber.gateway.challenge import ChallengeGate
@@ -163,6 +164,38 @@ def room_body(**fields: Any) -> dict[str, Any]:
     return validated({"host": HOST, "name": "shop", "new_users_per_minute": 200, "total_active_users": 200, **fields})
 
 
+async def seed_rooms(
+    database: Database, room_id: str, room_fields: Mapping[str, Any], extra_rooms: Sequence[Mapping[str, Any]] = ()
+) -> str:
+    """Write the zone, the main room (``room_id``, with ``room_fields``) and any extra rooms as the API would."""
+    async with database.begin() as connection:
+        zone = await accounts.create_zone(connection, ZONE)
+        stamp = format_timestamp(utc_now())
+        bodies = [(room_id, room_body(**room_fields))]
+        bodies += [(new_id(), validated(extra)) for extra in extra_rooms]
+        for stored_id, body in bodies:
+            stored = StoredRoom(stored_id, zone.id, body, stamp, stamp)
+            await rooms.insert_room(connection, stored, check_room(body, zone))
+    return zone.id
+
+
+async def update_stored_room(database: Database, zone_id: str, room_id: str, fields: Mapping[str, Any]) -> bool:
+    """Change a stored room's fields (validated, routes rewritten) as the API's PATCH would; False: no change."""
+    async with database.begin() as connection:
+        stored = await rooms.get_room(connection, zone_id, room_id)
+        assert stored is not None
+        body = validated({**stored.body, **fields})
+        if body == stored.body:
+            return False
+        zone = await accounts.zone_by_id(connection, zone_id)
+        assert zone is not None
+        routes = check_room(body, zone)
+        updated = StoredRoom(stored.id, stored.zone_id, body, stored.created_on, format_timestamp(utc_now()))
+        await rooms.replace_room(connection, updated, routes)
+        await bump_revision(connection)  # as every API write does: followers reload at once
+    return True
+
+
 class GatewayServer:
     """The gateway under uvicorn in a thread of its own, on a fresh SQLite store with one room.
 
@@ -232,15 +265,7 @@ class GatewayServer:
 
     async def _update_room(self, fields: Mapping[str, Any]) -> None:
         assert self.database is not None and self.follower is not None
-        async with self.database.begin() as connection:
-            stored = await rooms.get_room(connection, self.zone_id, self.room_id)
-            assert stored is not None
-            body = validated({**stored.body, **fields})
-            zone = await accounts.zone_by_id(connection, self.zone_id)
-            assert zone is not None
-            routes = check_room(body, zone)
-            updated = StoredRoom(stored.id, stored.zone_id, body, stored.created_on, format_timestamp(utc_now()))
-            await rooms.replace_room(connection, updated, routes)
+        await update_stored_room(self.database, self.zone_id, self.room_id, fields)
         await self.follower.refresh()
 
     def _run(self) -> None:
@@ -256,15 +281,7 @@ class GatewayServer:
         self.database = Database(sqlite_url(self.data_dir))
         try:
             await self.database.migrate()
-            async with self.database.begin() as connection:
-                zone = await accounts.create_zone(connection, ZONE)
-                self.zone_id = zone.id
-                stamp = format_timestamp(utc_now())
-                bodies = [(self.room_id, room_body(**self.room_fields))]
-                bodies += [(new_id(), validated(extra)) for extra in self.extra_rooms]
-                for room_id, body in bodies:
-                    stored = StoredRoom(room_id, zone.id, body, stamp, stamp)
-                    await rooms.insert_room(connection, stored, check_room(body, zone))
+            self.zone_id = await seed_rooms(self.database, self.room_id, self.room_fields, self.extra_rooms)
             # No background polling: update_room() refreshes explicitly. A poll that read the
             # store just before a write could otherwise swap the old configuration back in
             # after the explicit refresh (two refreshes are not serialized).

@@ -24,13 +24,11 @@ from antechamber.crawlers import CrawlerVerifier
 from antechamber.gateway.admission import Admission, BypassCheck, Clock, Verdict, wall_clock_ms
 from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.config import ConfigSource
-from antechamber.gateway.forward_auth import PREFIX
-from antechamber.gateway.pages import Reply, Send, send_reply, text_reply
+from antechamber.gateway.pages import Reply, Send, send_reply
 from antechamber.gateway.proxy import Hop, OnCommand, Receive, forward
 from antechamber.gateway.request import DEFAULT_TRUSTED, TrustedProxies, Visitor
 from antechamber.gateway.request_path import Deferred, RequestPath, Scope
 from antechamber.gateway.routing import normalize_host
-from antechamber.gateway.timing import NO_ROOM
 from antechamber.gateway.upstream import Origin, Upstream
 from antechamber.gateway.websocket import bridge, refuse
 from antechamber.rules.request import GeoLookup
@@ -109,24 +107,13 @@ class Gateway(RequestPath[Forward]):
         message = await receive()
         if message.get("type") != "websocket.connect":
             return
-        visitor, trusted = self.visitor(scope)
-        if visitor.path.startswith(PREFIX):
-            await refuse(scope, send, text_reply(404, "Not found"))
-            return
-        entry = self.admission.route(visitor.host, visitor.path)
-        room_id = NO_ROOM if entry is None else entry.room_id
-        origin = self.origin_for(visitor.host)
-        hop = Hop(self.upstream, origin, visitor.scheme, visitor.peer, trusted, room_id, self._timings)
-        if entry is None:
-            await bridge(scope, receive, send, hop)
-            return
-        verdict = self.admission.check(entry, visitor, websocket=True)
-        if verdict.pending:
-            verdict = await self.admission.settle(verdict, visitor, websocket=True)
-        if verdict.passes:
-            await bridge(scope, receive, send, hop, cookies=verdict.set_cookies)
+        action = self.handle_websocket(scope)
+        if isinstance(action, Deferred):
+            action = await action.action
+        if isinstance(action, Reply):
+            await refuse(scope, send, action)
         else:
-            await refuse(scope, send, self.queue_reply(verdict, visitor))
+            await bridge(scope, receive, send, action.hop, cookies=action.cookies)
 
     async def aclose(self) -> None:
         """Close the upstream pool (and Turnstile's siteverify client)."""

@@ -39,7 +39,7 @@ OnCommand = Callable[[bytes], tuple[bytes, ...]]
 
 COMMAND_HEADER = b"cf-waiting-room-command"
 #: The ASGI server writes its own Date and Server; the origin's copies would make duplicates.
-_SERVER_OWNED = frozenset({b"date", b"server"})
+SERVER_OWNED = frozenset({b"date", b"server"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +107,17 @@ async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
             raise ClientDisconnected
 
 
-def response_headers(upstream_headers: Headers, cookies: tuple[bytes, ...], on_command: OnCommand | None) -> Headers:
-    """The origin's headers for the visitor: the command header removed, our cookies appended."""
+def response_headers(
+    upstream_headers: Headers,
+    cookies: tuple[bytes, ...],
+    on_command: OnCommand | None,
+    *,
+    drop: frozenset[bytes] = SERVER_OWNED,
+) -> Headers:
+    """The origin's headers for the visitor: the command header and ``drop`` removed, our cookies appended.
+
+    (The in-app middleware keeps the app's own ``Date`` and ``Server``: ``drop=frozenset()``.)
+    """
     out: Headers = []
     command: bytes | None = None
     for name, value in upstream_headers:
@@ -116,7 +125,7 @@ def response_headers(upstream_headers: Headers, cookies: tuple[bytes, ...], on_c
         if lower == COMMAND_HEADER:
             command = value if command is None else command + b"," + value
             continue
-        if lower in _SERVER_OWNED:
+        if lower in drop:
             continue
         out.append((lower, value))
     if command is not None and on_command is not None:

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from antechamber.core.types import Outcome
 from antechamber.gateway.admission import Admission, Verdict, visitor_queue_reply
 from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
-from antechamber.gateway.pages import Reply
+from antechamber.gateway.pages import Reply, text_reply
 from antechamber.gateway.request import TrustedProxies, Visitor, client_address, first_values, forwarded_scheme
 from antechamber.gateway.timing import NO_ROOM, RequestTimings
 
@@ -103,6 +103,22 @@ class RequestPath(ABC, Generic[OnwardT]):
         if verdict.passes:
             return self.onward(visitor, trusted, verdict.entry.room_id, verdict.set_cookies, verdict)
         return self.queue_reply(verdict, visitor)
+
+    def handle_websocket(self, scope: Scope) -> Reply | OnwardT | Deferred[OnwardT]:
+        """Decide a WebSocket upgrade as :meth:`handle` decides a request (a :class:`Reply` refuses it)."""
+        visitor, trusted = self.visitor(scope)
+        if visitor.path.startswith(PREFIX):
+            return text_reply(404, "Not found")
+        entry = self.admission.route(visitor.host, visitor.path)
+        if entry is None:
+            return self.onward(visitor, trusted, NO_ROOM, (), None)
+        verdict = self.admission.check(entry, visitor, websocket=True)
+        if verdict.pending:
+            return Deferred(self._upgrade_after_draw(verdict, visitor, trusted))
+        return self._act(verdict, visitor, trusted)
+
+    async def _upgrade_after_draw(self, verdict: Verdict, visitor: Visitor, trusted: bool) -> Reply | OnwardT:
+        return self._act(await self.admission.settle(verdict, visitor, websocket=True), visitor, trusted)
 
     def visitor(self, scope: Scope) -> tuple[Visitor, bool]:
         """The visitor's request as ``scope`` describes it, and whether its peer is a trusted proxy."""

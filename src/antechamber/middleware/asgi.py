@@ -1,0 +1,91 @@
+"""The waiting room as pure ASGI middleware: FastAPI, Starlette, Litestar, Quart, Django's ASGI app, any ASGI app.
+
+Two lines::
+
+    from antechamber.middleware import WaitingRoom
+    app.add_middleware(WaitingRoom, config="antechamber.toml")   # Starlette, FastAPI
+
+or ``app = WaitingRoom(app, config=...)`` for any other ASGI app. Each HTTP request
+(and WebSocket upgrade) on a room's routes is decided by the gateway's own request
+path (:mod:`antechamber.gateway.request_path`): the queue page, JSON, the
+``/.antechamber/*`` endpoints are answered here, and an admitted visitor's request
+goes on to the app, whose answer gets the room cookie and loses any
+``Cf-Waiting-Room-Command`` header (``revoke`` ends the session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from antechamber.gateway.pages import Reply, send_reply
+from antechamber.gateway.proxy import COMMAND_HEADER, response_headers
+from antechamber.gateway.request_path import Deferred
+from antechamber.gateway.websocket import refuse
+from antechamber.middleware.node import AppNode, NodeHandle, Onward
+from antechamber.middleware.options import Options
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_KEEP_ALL: frozenset[bytes] = frozenset()
+
+
+class WaitingRoom:
+    """ASGI middleware: ``WaitingRoom(app, config="antechamber.toml", **options)`` (see :class:`Options`)."""
+
+    def __init__(self, app: ASGIApp, config: str | Path | None = None, **options: Any) -> None:
+        self.app = app
+        self.options = Options.of(config, **options)
+        self.node = NodeHandle(self.options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)  # lifespan and the rest: the app's own
+            return
+        node = self.node.get()
+        if not node.is_ready:
+            await node.started()  # a process's first request waits for the start (off this loop)
+        action = node.decide(scope) if kind == "http" else node.decide_websocket(scope)
+        if isinstance(action, Deferred):
+            action = await node.asettle(action)
+        if isinstance(action, Reply):
+            if kind == "http":
+                await send_reply(send, action, head_only=scope["method"] == "HEAD")
+            else:
+                await receive()  # the upgrade request (websocket.connect), answered with the page
+                await refuse(scope, send, action)
+            return
+        if action.verdict is None:
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, _answer_with(send, node, action))
+
+
+def _answer_with(send: Send, node: AppNode, onward: Onward) -> Send:
+    """``send`` with the room cookie added to the app's answer and its origin command acted on."""
+
+    async def answer(message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start" or kind == "websocket.accept":
+            headers = message.get("headers") or []
+            # An admitted visitor's ordinary answer (no cookie to add, no command) goes out as it is.
+            if onward.cookies or _has_command(headers):
+                cookies = onward.cookies
+
+                def on_command(value: bytes) -> tuple[bytes, ...]:
+                    return node.command(onward, value)
+
+                message = {**message, "headers": response_headers(headers, cookies, on_command, drop=_KEEP_ALL)}
+        await send(message)
+
+    return answer
+
+
+def _has_command(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    return any(name.lower() == COMMAND_HEADER for name, _ in headers)

@@ -1,0 +1,154 @@
+"""A Python web app with the waiting room inside it, served by a real server, as a forward-auth ``Site``.
+
+The app (``tests/integration/apps``) follows a PostgreSQL config store the test
+writes as the API would; its counters live in memory (one worker) or in Redis
+(two workers). :class:`AppSite` has the attributes the forward-auth contract uses
+(``visit``, ``origin.paths``, ``gateway.update_room`` and ``counters``), so the
+gateway's scenarios run unchanged against the middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from antechamber.db.engine import Database
+from antechamber.db.ids import new_id
+from tests.integration.contract import Site
+from tests.integration.support import ROOT, SMALL_ROOM, seed_rooms, update_stored_room
+from tests.services import free_port, stop_process, wait_for_port
+
+PROBE_HOST = "probe.test"
+
+#: (server, entry point) for each framework the middleware is tested under.
+APPS = {
+    "fastapi-uvicorn": ("uvicorn", "tests.integration.apps.asgi_app:app"),
+    "flask-gunicorn": ("gunicorn", "tests.integration.apps.wsgi_app:app"),
+    "django-asgi-uvicorn": ("uvicorn", "tests.integration.apps.django_site.asgi:application"),
+    "django-wsgi-gunicorn": ("gunicorn", "tests.integration.apps.django_site.wsgi:application"),
+}
+
+
+def server_command(app: str, port: int, workers: int) -> list[str]:
+    """The command serving ``app`` on ``port`` with ``workers`` processes."""
+    server, target = APPS[app]
+    if server == "uvicorn":
+        return [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--workers", str(workers),
+                "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    return [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level",
+            "warning", target]  # fmt: skip
+
+
+@dataclass
+class Recorded:
+    """What reached the app, from the file every worker appends to."""
+
+    path: Path
+
+    @property
+    def seen(self) -> Recorded:
+        return self
+
+    def clear(self) -> None:
+        self.path.write_text("")
+
+    @property
+    def paths(self) -> list[str]:
+        text = self.path.read_text() if self.path.exists() else ""
+        return [json.loads(line)["path"] for line in text.splitlines() if line]
+
+
+class AppNode:
+    """The served app as the contract's ``gateway``: its URL, the main room, and the store it follows."""
+
+    def __init__(self, url: str, database_url: str, zone_id: str, room_id: str, *, shared: bool) -> None:
+        self.url = url
+        self.database_url = database_url
+        self.zone_id = zone_id
+        self.room_id = room_id
+        self.shared = shared
+
+    def probe(self, room_id: str | None = None) -> dict[str, Any]:
+        """One worker's view: its config version and the room's counters."""
+        room = room_id or self.room_id
+        # A new connection each time, so that with two workers either may answer.
+        with httpx.Client(timeout=10) as client:
+            response = client.get(f"{self.url}/_probe?room={room}", headers={"Host": PROBE_HOST})
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def counters(self) -> tuple[int, int]:
+        """The main room's (active, waiting) as every worker together counts them."""
+        if self.shared:
+            time.sleep(1.2)  # each worker merges its counts with Redis every second
+        answer = self.probe()
+        return answer["active"], answer["waiting"]
+
+    def update_room(self, **fields: Any) -> None:
+        """Change the main room in the store and wait until every worker follows."""
+        before = self.probe()["version"]
+        if not asyncio.run(_update(self.database_url, self.zone_id, self.room_id, fields)):
+            return
+        deadline = time.monotonic() + 10
+        while self.probe()["version"] == before:
+            assert time.monotonic() < deadline, "the app did not follow the store within 10 s"
+            time.sleep(0.05)
+        time.sleep(0.3)  # the other worker polls on the same interval (and listens for the change)
+
+
+async def _update(database_url: str, zone_id: str, room_id: str, fields: Mapping[str, Any]) -> bool:
+    database = Database(database_url)
+    try:
+        return await update_stored_room(database, zone_id, room_id, fields)
+    finally:
+        await database.dispose()
+
+
+async def _seed(database_url: str, room_id: str, room_fields: Mapping[str, Any]) -> str:
+    database = Database(database_url)
+    try:
+        await database.migrate()
+        return await seed_rooms(database, room_id, room_fields, [SMALL_ROOM])
+    finally:
+        await database.dispose()
+
+
+@contextlib.contextmanager
+def run_app_site(
+    app: str, workdir: Path, database_url: str, state: str, workers: int, **room_fields: Any
+) -> Iterator[Site]:
+    """Serve ``app`` with the waiting room following a fresh store (the main room and the two-user room)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    room_id = new_id()
+    fields = {"enabled_origin_commands": ["revoke"], **room_fields}
+    zone_id = asyncio.run(_seed(database_url, room_id, fields))
+    record = Recorded(workdir / "seen.jsonl")
+    record.clear()
+    options = {"database": database_url, "state": state, "data_dir": str(workdir / "data"),
+               "follow_interval": 0.2, "state_prefix": f"app-{new_id()[:8]}"}  # fmt: skip
+    env = {**os.environ, "ANTECHAMBER_TEST_OPTIONS": json.dumps(options), "ANTECHAMBER_TEST_RECORD": str(record.path)}
+    port = free_port()
+    log = workdir / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(server_command(app, port, workers), cwd=ROOT, env=env, stdout=out, stderr=out)
+    try:
+        wait_for_port("127.0.0.1", port, timeout=30)
+        node = AppNode(f"http://127.0.0.1:{port}", database_url, zone_id, room_id, shared=workers > 1)
+        site = Site(record, node, node.url)  # duck-typed: the contract's origin and gateway
+        yield site
+    finally:
+        stop_process(process)
+        text = log.read_text(errors="replace")
+        assert "Traceback" not in text, text[-3000:]
