@@ -21,14 +21,20 @@ def room_routes(body: dict[str, Any]) -> list[Route]:
 
 def check_room(body: dict[str, Any], zone: Zone) -> list[Route]:
     """Check the cross-field rules of a validated room body; returns its routes."""
+    routes = check_room_fields(body)
+    for host, _path in routes:
+        if host != zone.name and not host.endswith("." + zone.name):
+            raise invalid(f"host {host!r} is not in the zone {zone.name!r}")
+    return routes
+
+
+def check_room_fields(body: dict[str, Any]) -> list[Route]:
+    """The cross-field rules that need no zone (a room given in code to the middleware has none)."""
     if body["new_users_per_minute"] > body["total_active_users"]:
         raise conflict("new_users_per_minute must not be greater than total_active_users")
     if body["additional_routes"] and not body["cookie_suffix"]:
         raise conflict("cookie_suffix is required when additional_routes is set")
     routes = room_routes(body)
-    for host, _path in routes:
-        if host != zone.name and not host.endswith("." + zone.name):
-            raise invalid(f"host {host!r} is not in the zone {zone.name!r}")
     seen: set[Route] = set()
     for route in routes:
         if route in seen:

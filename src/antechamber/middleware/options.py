@@ -28,8 +28,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from antechamber.api.errors import ApiError
 from antechamber.api.models.fields import min_user_limit
 from antechamber.api.models.room import RoomInput
+from antechamber.api.room_checks import check_room_fields
 from antechamber.gateway.config import GatewayConfig, entry_from_stored
 from antechamber.gateway.request import DEFAULT_TRUSTED
 from antechamber.state.factory import check_state_url
@@ -104,10 +106,14 @@ class Options:
         token = min_user_limit.set(self.min_user_limit)
         try:
             # The API asks every room for a name; one given in code may leave it out.
-            return RoomInput.model_validate({"name": "in_code_room", **self.room}).model_dump(mode="json")
+            body = RoomInput.model_validate({"name": "in_code_room", **self.room}).model_dump(mode="json")
+            check_room_fields(body)  # and the API's cross-field rules (new users within active users, ...)
+            return body
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'room'}: {e['msg']}" for e in exc.errors())
             raise OptionsError(f"the waiting room's room is not valid: {problems}") from exc
+        except ApiError as exc:
+            raise OptionsError(f"the waiting room's room is not valid: {exc.message}") from exc
         finally:
             min_user_limit.reset(token)
 
