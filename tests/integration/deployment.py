@@ -26,7 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from antechamber.cli import app
-from tests.services import antechamber_command, free_port, port_open, stop_process, wait_for_port
+from tests.services import antechamber_command, free_port, port_open, stop_process
 
 HOST = "shop.example.com"
 COOKIE = "__cfwaitingroom"
@@ -53,13 +53,30 @@ class Node:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_until_listening()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (several nodes boot side by side)."""
         with open(self.log, "ab") as sink:
             self.process = subprocess.Popen(
                 antechamber_command("serve", *self.args), stdout=sink, stderr=subprocess.STDOUT
             )
-        wait_for_port("127.0.0.1", self.gateway_port, timeout=60)
-        if self.api_port is not None:
-            wait_for_port("127.0.0.1", self.api_port, timeout=60)
+
+    def wait_until_listening(self, timeout: float = 60) -> None:
+        """Block until the gateway (and the API, if this node serves it) accept connections.
+
+        Fails at once, with the node's log, if the process exits first.
+        """
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        for port in (self.gateway_port, self.api_port):
+            while port is not None and not port_open("127.0.0.1", port):
+                status = self.process.poll()
+                assert status is None, f"{self.name} exited ({status}) before listening:\n{self.output()[-3000:]}"
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"{self.name}: nothing listened on 127.0.0.1:{port} within {timeout}s")
+                time.sleep(0.05)
 
     def stop(self, signum: int = signal.SIGTERM) -> int | None:
         """Signal the process and wait for it (killing it if it hangs); returns its exit status."""
@@ -109,13 +126,22 @@ def start_deployment(
     zone_id = json.loads(cli("zones", "create", "example.com", *data, "--json"))["id"]
     token = json.loads(cli("tokens", "create", "--scope", "write", *data, "--json"))["token"]
     started: list[Node] = []
-    api_port = free_port()
+    taken: set[int] = set()
+
+    def port() -> int:
+        """A free port not handed to another node yet (none of them listens before all are launched)."""
+        while (found := free_port()) in taken:
+            pass
+        taken.add(found)
+        return found
+
+    api_port = port()
     for index in range(nodes):
-        gateway_port = free_port()
+        gateway_port = port()
         api = ["--api", f"127.0.0.1:{api_port}"] if index == 0 else ["--api", "off"]
         args = [*data, *api, "--gateway", f"127.0.0.1:{gateway_port}", "--origin", origin]
         args += ["--state", state, "--min-user-limit", "1", "--log-level", "warning", *extra]
-        metrics_port = free_port() if metrics else None
+        metrics_port = port() if metrics else None
         if metrics_port is not None:
             args += ["--metrics", f"127.0.0.1:{metrics_port}"]
         node = Node(
@@ -126,8 +152,15 @@ def start_deployment(
             tmp_path / f"node{index}.log",
             metrics_port,
         )
-        node.start()
+        node.launch()  # the nodes boot side by side; each is waited for below
         started.append(node)
+    try:
+        for node in started:
+            node.wait_until_listening()
+    except BaseException:
+        for node in started:
+            node.stop()
+        raise
     return Deployment(started, f"http://127.0.0.1:{api_port}/client/v4", token, zone_id)
 
 
@@ -239,8 +272,10 @@ async def run_crowd(
                 if response.status_code == 200 and response.text == GREETING:
                     person.admitted_at = time.monotonic() - start
                     return
-                wait = float(response.headers.get("refresh", "20").split(";")[0])
-                await asyncio.sleep(wait + rng.uniform(0, 0.5))
+                wait = float(response.headers.get("refresh", "20").split(";")[0]) + rng.uniform(0, 0.5)
+                if time.monotonic() + wait - start >= duration_s:
+                    return  # the next refresh would come after the crowd stops: no more requests, so no wait
+                await asyncio.sleep(wait)
 
         await asyncio.gather(*(visit(v) for v in crowd.visitors))
     return crowd
