@@ -30,8 +30,7 @@ from fastapi import FastAPI
 
 from antechamber.api.app import create_app
 from antechamber.challenge.altcha import Altcha
-from antechamber.challenge.spent import MemorySpentSet, SpentSet
-from antechamber.challenge.spent_redis import RedisSpentSet
+from antechamber.challenge.spent import spent_set_for
 from antechamber.challenge.turnstile import Siteverify
 from antechamber.core.cookie import CookieCodec
 from antechamber.crawlers import CrawlerVerifier, ForwardConfirmedDns
@@ -120,9 +119,7 @@ def crawler_verifier(settings: Settings) -> CrawlerVerifier:
 
 def challenge_gate(settings: Settings, codec: CookieCodec, state: RoomState) -> ChallengeGate:
     """ALTCHA signed with the cookie keys, or Turnstile when configured; answers used once, in Redis when shared."""
-    spent: SpentSet = MemorySpentSet()
-    if isinstance(state, RedisState):
-        spent = RedisSpentSet(state.client, prefix=settings.state_prefix)
+    spent = spent_set_for(state, prefix=settings.state_prefix)
     turnstile = None
     if settings.turnstile_site_key and settings.turnstile_secret_file is not None:
         secret = settings.turnstile_secret_file.read_text().strip()

@@ -9,7 +9,10 @@ asked), so every entry carries that expiry and goes away after it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from antechamber.state.base import RoomState
 
 #: Entries the in-memory set holds: at ~150 bytes each, about 15 MB when full.
 DEFAULT_MAX_ENTRIES = 100_000
@@ -72,3 +75,17 @@ class MemorySpentSet:
         if len(entries) > self._max:
             entries.popitem(last=False)
         return True
+
+
+def spent_set_for(state: RoomState, *, prefix: str) -> SpentSet:
+    """The used-set that goes with a state backend: in Redis when the state is shared, else in memory.
+
+    (Answers must be spent once across every node that shares the counters.)
+    """
+    from antechamber.state.redis import RedisState  # imported only here: the Redis client loads when used
+
+    if isinstance(state, RedisState):
+        from antechamber.challenge.spent_redis import RedisSpentSet
+
+        return RedisSpentSet(state.client, prefix=prefix)
+    return MemorySpentSet()

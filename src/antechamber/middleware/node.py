@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from antechamber.challenge.altcha import Altcha
-from antechamber.challenge.spent import MemorySpentSet, SpentSet
+from antechamber.challenge.spent import spent_set_for
 from antechamber.core.cookie import CookieCodec
 from antechamber.crawlers import CrawlerVerifier, ForwardConfirmedDns
 from antechamber.db.engine import Database
@@ -179,7 +179,7 @@ class AppNode:
         admission = Admission(
             source, state, codec, crawlers=CrawlerVerifier.from_data_dir(options.data_dir, dns=ForwardConfirmedDns())
         )
-        admission.challenge = ChallengeGate(Altcha(codec.keyring), self._spent_set(state))
+        admission.challenge = ChallengeGate(Altcha(codec.keyring), spent_set_for(state, prefix=options.state_prefix))
         from antechamber.state.redis import RedisState  # only now: the Redis client is imported when used
 
         if isinstance(state, RedisState):
@@ -194,14 +194,6 @@ class AppNode:
         self._path = AppPath(admission, TrustedProxies(options.trusted_proxies))
         self.is_ready = True
         logger.info("waiting room started in process %d (state %s)", self.pid, type(state).__name__)
-
-    def _spent_set(self, state: RoomState) -> SpentSet:
-        from antechamber.challenge.spent_redis import RedisSpentSet
-        from antechamber.state.redis import RedisState
-
-        if isinstance(state, RedisState):
-            return RedisSpentSet(state.client, prefix=self.options.state_prefix)
-        return MemorySpentSet()
 
     def decide(self, scope: Scope) -> Reply | Onward | Deferred[Onward]:
         """Decide a request in the caller's thread (taking turns with the background loop)."""
