@@ -181,9 +181,10 @@ async def test_a_primary_that_forgot_the_scripts_gets_them_again(
         assert st.commands - before == len(rooms) + 1  # every room, then the forgetful primary's again
         assert all(st.snapshot(room_id, NOW).active == 2 for room_id in rooms)
         await plain.script_flush()
-        for _ in range(10):
-            await st.draw(forgetful_room, NOW)
-        assert st.snapshot(forgetful_room, NOW).allowance == 8
+        while (st.snapshot(forgetful_room, NOW).allowance or 0) > 0:  # spend the grant: the next slot is a draw
+            st.apply(forgetful_room, Deltas(active=((S + 600, 1),), admitted=1), NOW)
+        assert await st.draw(forgetful_room, NOW)
+        assert (st.snapshot(forgetful_room, NOW).allowance or 0) > 0
     finally:
         await plain.aclose()
     await st.aclose()

@@ -98,6 +98,22 @@ async def test_a_draw_takes_only_what_no_node_holds(redis_server_url: str, prefi
     await two.aclose()
 
 
+async def test_a_node_that_knows_of_no_other_leaves_slots_for_the_others(redis_server_url: str, prefix: str) -> None:
+    """A lone node's first sync, before any traffic, holds only what it could use: another node gets a slot."""
+    clock = Clock(NOW)
+    first, second = node(redis_server_url, prefix, clock), node(redis_server_url, prefix, clock)
+    first.snapshot("r", NOW)
+    await first.sync()  # alone, and nobody has visited yet
+    held = first.snapshot("r", NOW).allowance
+    assert held is not None and 0 < held < CONFIG.total_active_users // 4
+    second.snapshot("r", NOW)
+    await second.sync()
+    snap = second.snapshot("r", NOW)
+    assert (snap.allowance or 0) > 0 or await second.draw("r", NOW)
+    await first.aclose()
+    await second.aclose()
+
+
 async def test_nodes_admitting_on_their_allowance_hold_the_limit(redis_server_url: str, prefix: str) -> None:
     """Four nodes that admit whenever their allowance (or a draw) allows never pass total_active_users."""
     clock = Clock(NOW)

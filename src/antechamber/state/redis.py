@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -293,7 +292,7 @@ class RedisState:
                 return False
             free = free_slots(config, replica.snapshot(now_ms), now_ms)
             # Enough for this node's share of what is free, so the next requests need no draw of their own.
-            wanted = max(1, math.floor(free * (replica.share() or 0.25)))
+            wanted = replica.draw_size(free)
             args = (now_ms, self.node_id, wanted, free, replica.view.seq, replica.used)
             self.commands += 1
             taken = int(await self._evalsha(self._draw_text, "_draw_sha", room.keys[0], room.keys[4], *args))

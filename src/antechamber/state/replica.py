@@ -36,6 +36,10 @@ HOLD_SHARE = 0.9
 #: Batches the store answered for, kept to resend if another node re-seeds it from an older view.
 #: Several syncs' worth (a status read syncs too): the seeding node's view is one sync old.
 RECENT_BATCHES = 32
+#: A node holds at most this many times the contending requests it sees in a sync interval
+#: (each needs one slot at most), plus DEMAND_FLOOR: the rest stay in the pool for the others.
+DEMAND_HEADROOM = 2.0
+DEMAND_FLOOR = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,12 +375,25 @@ class Replica:
             return 1.0
         return min(1.0, self.traffic_rate / total)
 
+    def demand(self) -> int:
+        """The most slots this node should hold: what its own recent traffic could use before the next sync.
+
+        Without this cap a node that knows of no other (share 1.0: its first sync, or
+        a room nobody has visited yet) would hold every free slot for a whole sync
+        interval, and the other nodes would queue newcomers to a room with room to spare.
+        """
+        return math.ceil(DEMAND_HEADROOM * max(self.traffic_rate, self.traffic)) + DEMAND_FLOOR
+
     def want(self, free: int) -> int:
         """The share of ``free`` slots to ask for at a sync: this node's share of the room's recent traffic."""
         if free <= 0:
             return 0
         # Rounded down: slots too few to share stay in the pool, where any node may draw them.
-        return min(free, math.floor(free * self.share()))
+        return min(free, math.floor(free * self.share()), self.demand())
+
+    def draw_size(self, free: int) -> int:
+        """The slots to draw from the pool when this node's grant is spent: enough for the next requests."""
+        return max(1, min(math.floor(free * (self.share() or 0.25)), self.demand()))
 
     def take_batch(self) -> tuple[Deltas, AdmittedAt, int]:
         """This node's changes since the last sync (summed, and the admissions by second) and its traffic, to send.
