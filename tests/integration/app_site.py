@@ -96,6 +96,10 @@ class AppNode:
         answer = self.probe()
         return answer["active"], answer["waiting"]
 
+    def admissions_counted(self) -> int:
+        """New users let in to the main room, as the workers' analytics minutes in the store count them."""
+        return asyncio.run(_admissions_counted(self.database_url, self.room_id))
+
     def update_room(self, **fields: Any) -> None:
         """Change the main room in the store and wait until every worker follows."""
         before = self.probe()["version"]
@@ -106,6 +110,18 @@ class AppNode:
             assert time.monotonic() < deadline, "the app did not follow the store within 10 s"
             time.sleep(0.05)
         time.sleep(0.3)  # the other worker polls on the same interval (and listens for the change)
+
+
+async def _admissions_counted(database_url: str, room_id: str) -> int:
+    from antechamber.db import analytics
+
+    database = Database(database_url)
+    try:
+        async with database.begin() as connection:
+            rows = await analytics.minutes(connection, room_id, 0, 2**62)
+    finally:
+        await database.dispose()
+    return sum(figures.admitted for _, figures in rows)
 
 
 async def _update(database_url: str, zone_id: str, room_id: str, fields: Mapping[str, Any]) -> bool:

@@ -32,7 +32,8 @@ from antechamber.challenge.spent import spent_set_for
 from antechamber.core.cookie import CookieCodec
 from antechamber.crawlers import CrawlerVerifier, ForwardConfirmedDns
 from antechamber.db.engine import Database
-from antechamber.gateway.admission import Admission, Verdict
+from antechamber.gateway.admission import Admission, Verdict, wall_clock_ms
+from antechamber.gateway.analytics import AnalyticsRecorder, AnalyticsWriter
 from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.config import ConfigSource, StaticConfig
 from antechamber.gateway.follower import ConfigFollower
@@ -130,6 +131,7 @@ class AppNode:
         self._thread = threading.Thread(target=self._loop.run_forever, name="antechamber-background", daemon=True)
         self._database: Database | None = None
         self._follower: ConfigFollower | None = None
+        self._analytics: AnalyticsWriter | None = None
         self.state: RoomState | None = None
         self._path: AppPath | None = None
         self._started: Future[None] | None = None
@@ -191,9 +193,33 @@ class AppNode:
             with contextlib.suppress(Exception):
                 await state.sync(list(source.current.rooms))
         self.state = state
+        if self._database is not None and self._follower is not None:
+            self._analytics = self._count_into(self._database, self._follower, admission, state)
         self._path = AppPath(admission, TrustedProxies(options.trusted_proxies))
         self.is_ready = True
         logger.info("waiting room started in process %d (state %s)", self.pid, type(state).__name__)
+
+    @staticmethod
+    def _count_into(
+        database: Database, follower: ConfigFollower, admission: Admission, state: RoomState
+    ) -> AnalyticsWriter:
+        """Count decisions per room and minute into the config store as a gateway node does (for the dashboard)."""
+        from antechamber.state.redis import RedisState
+
+        recorder = AnalyticsRecorder()
+        admission.analytics = recorder
+        writer = AnalyticsWriter(
+            recorder,
+            database,
+            follower,
+            state,
+            challenge=admission.challenge,
+            clock=wall_clock_ms,
+            node=state.node_id if isinstance(state, RedisState) else None,
+            revision=lambda: follower.revision,
+        )
+        writer.start()
+        return writer
 
     def decide(self, scope: Scope) -> Reply | Onward | Deferred[Onward]:
         """Decide a request in the caller's thread (taking turns with the background loop)."""
@@ -236,6 +262,8 @@ class AppNode:
         self._thread.join(5)
 
     async def _close(self) -> None:
+        if self._analytics is not None:
+            await self._analytics.aclose()  # the last seconds' figures, before the state goes
         if self.state is not None:
             await self.state.aclose()
         if self._follower is not None:
