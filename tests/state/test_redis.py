@@ -81,7 +81,7 @@ async def test_nodes_split_the_free_slots_by_traffic(redis_server_url: str, pref
 
 
 async def test_a_draw_takes_only_what_no_node_holds(redis_server_url: str, prefix: str) -> None:
-    """Draws stop once the grants and the draws cover every free slot."""
+    """Nodes admitting on their grants and draws let in exactly the free slots, and then draw nothing."""
     clock = Clock(NOW)
     small = RoomConfig("r", total_active_users=10, new_users_per_minute=6000, session_duration=5)
     one, two = node(redis_server_url, prefix, clock, small), node(redis_server_url, prefix, clock, small)
@@ -89,11 +89,14 @@ async def test_a_draw_takes_only_what_no_node_holds(redis_server_url: str, prefi
     two.snapshot("r", NOW)
     await one.sync()
     await two.sync()
+    admitted = 0
     for _ in range(20):
         for st in (one, two):
-            await st.draw("r", NOW)
-    total = sum(st.snapshot("r", NOW).allowance or 0 for st in (one, two))
-    assert total == 10
+            if (st.snapshot("r", NOW).allowance or 0) > 0 or await st.draw("r", NOW):
+                st.apply("r", Deltas(active=((S + 300, 1),), admitted=1), NOW)
+                admitted += 1
+    assert admitted == 10
+    assert [await st.draw("r", NOW) for st in (one, two)] == [False, False]
     await one.aclose()
     await two.aclose()
 
@@ -105,13 +108,28 @@ async def test_a_node_that_knows_of_no_other_leaves_slots_for_the_others(redis_s
     first.snapshot("r", NOW)
     await first.sync()  # alone, and nobody has visited yet
     held = first.snapshot("r", NOW).allowance
-    assert held is not None and 0 < held < CONFIG.total_active_users // 4
+    assert held is not None and held < CONFIG.total_active_users // 4
     second.snapshot("r", NOW)
     await second.sync()
     snap = second.snapshot("r", NOW)
     assert (snap.allowance or 0) > 0 or await second.draw("r", NOW)
     await first.aclose()
     await second.aclose()
+
+
+async def test_in_a_room_for_two_each_nodes_first_newcomer_gets_a_slot(redis_server_url: str, prefix: str) -> None:
+    """Two idle nodes of a room for two: a newcomer on each gets in (one node's first draw does not take both)."""
+    clock = Clock(NOW)
+    tiny = RoomConfig("r", total_active_users=2, new_users_per_minute=6000, session_duration=5)
+    nodes = [node(redis_server_url, prefix, clock, tiny) for _ in range(2)]
+    for st in nodes:
+        st.snapshot("r", NOW)
+        await st.sync()
+    for st in nodes:
+        assert (st.snapshot("r", NOW).allowance or 0) > 0 or await st.draw("r", NOW)
+        st.apply("r", Deltas(active=((S + 300, 1),), admitted=1), NOW)
+    for st in nodes:
+        await st.aclose()
 
 
 async def test_nodes_admitting_on_their_allowance_hold_the_limit(redis_server_url: str, prefix: str) -> None:

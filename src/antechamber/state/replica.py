@@ -37,9 +37,12 @@ HOLD_SHARE = 0.9
 #: Several syncs' worth (a status read syncs too): the seeding node's view is one sync old.
 RECENT_BATCHES = 32
 #: A node holds at most this many times the contending requests it sees in a sync interval
-#: (each needs one slot at most), plus DEMAND_FLOOR: the rest stay in the pool for the others.
+#: (each needs one slot at most): the rest stay in the pool, where any node may draw them.
+#: An idle node holds none, so in a room of a few slots each node's first newcomer draws one.
 DEMAND_HEADROOM = 2.0
-DEMAND_FLOOR = 4
+#: A node's share of the free slots while no node's traffic is known (its first sync, an idle room):
+#: half, not all, so that in a room of a few slots one node's first draw leaves some for the others.
+UNKNOWN_SHARE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,10 +372,10 @@ class Replica:
     # --- the sync ----------------------------------------------------------------------
 
     def share(self) -> float:
-        """This node's share of the room's recent contending traffic (all of it while it knows of no other node)."""
+        """This node's share of the room's recent contending traffic (UNKNOWN_SHARE while nobody's is known)."""
         total = self.view.traffic_total
         if not self.synced or total <= 0:
-            return 1.0
+            return UNKNOWN_SHARE
         return min(1.0, self.traffic_rate / total)
 
     def demand(self) -> int:
@@ -382,7 +385,7 @@ class Replica:
         a room nobody has visited yet) would hold every free slot for a whole sync
         interval, and the other nodes would queue newcomers to a room with room to spare.
         """
-        return math.ceil(DEMAND_HEADROOM * max(self.traffic_rate, self.traffic)) + DEMAND_FLOOR
+        return math.ceil(DEMAND_HEADROOM * max(self.traffic_rate, self.traffic))
 
     def want(self, free: int) -> int:
         """The share of ``free`` slots to ask for at a sync: this node's share of the room's recent traffic."""
