@@ -1,6 +1,11 @@
-"""Admission's caches: opened cookies are remembered (never beyond their ticket or room), renewals count once."""
+"""Admission's caches: opened cookies (never beyond their ticket or room), renewals counted once, quiet sessions."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from antechamber.core.cookie import CookieCodec
 from antechamber.core.ticket import Ticket
@@ -90,3 +95,105 @@ class TestParallelRenewal:
         assert () == visit(value(renewed))
         clock.now_ms = old_expiry.expires_ms + 1
         assert 1 == state.snapshot("r1", clock.now_ms).active
+
+
+class TestQuietSessions:
+    """An admitted visitor's request that changes nothing lets the same Cookie header through undecided."""
+
+    @staticmethod
+    def _site(**room: Any) -> tuple[Admission, Clock, MemoryState]:
+        clock = Clock()
+        state = MemoryState()
+        config = StaticConfig(GatewayConfig([entry_from_stored("r1", "z", room_body(**room))]))
+        return Admission(config, state, CookieCodec(KEYRING), clock=clock), clock, state
+
+    @staticmethod
+    def _visit(admission: Admission, header: bytes | None, *, host: str = HOST) -> tuple[bytes, ...]:
+        entry = admission.route(host, "/")
+        assert entry is not None
+        visitor = Visitor(host, "/", b"", [(b"cookie", header)] if header else [], "http", "203.0.113.9", None)
+        verdict = admission.check(entry, visitor)
+        assert verdict.passes
+        return verdict.set_cookies
+
+    def _admitted(self, admission: Admission) -> bytes:
+        """A new visitor's Cookie header after being let in, and one ordinary request with it."""
+        (set_cookie,) = self._visit(admission, None)
+        header = set_cookie.split(b";")[0]
+        assert () == self._visit(admission, header)
+        return header
+
+    def test_the_same_header_passes_until_the_renewal_step(self) -> None:
+        """After one unchanged request, the header passes quietly; at the renewal step it is decided (and renewed)."""
+        admission, clock, _ = self._site(session_duration=5)
+        entry = admission.route(HOST, "/")
+        assert entry is not None
+        header = self._admitted(admission)
+        assert admission.passes_quietly(entry, header)
+        clock.advance(RENEW_STEP_MS / 1000 - 0.001)
+        assert admission.passes_quietly(entry, header)
+        clock.advance(0.001)
+        assert not admission.passes_quietly(entry, header)
+        assert len(self._visit(admission, header)) == 1  # the renewal the quiet pass must not skip
+
+    def test_a_session_without_renewal_passes_until_it_ends(self) -> None:
+        """With session renewal off, the header passes quietly to the session's end, and not after."""
+        admission, clock, _ = self._site(session_duration=2, disable_session_renewal=True)
+        entry = admission.route(HOST, "/")
+        assert entry is not None
+        header = self._admitted(admission)
+        clock.advance(2 * 60 - 0.001)
+        assert admission.passes_quietly(entry, header)
+        clock.advance(0.001)
+        assert not admission.passes_quietly(entry, header)
+
+    def test_other_headers_rooms_and_configurations_miss(self) -> None:
+        """A changed Cookie header, another room's entry, or a new configuration of the room are decided again."""
+        admission, _, _ = self._site()
+        entry = admission.route(HOST, "/")
+        assert entry is not None
+        header = self._admitted(admission)
+        assert not admission.passes_quietly(entry, header + b"; theme=dark")
+        other = entry_from_stored("r2", "z", room_body(host="b.example"))
+        assert not admission.passes_quietly(other, header)
+        admission.source = StaticConfig(GatewayConfig([entry_from_stored("r1", "z", room_body())]))
+        renewed = admission.route(HOST, "/")
+        assert renewed is not None and renewed is not entry
+        assert not admission.passes_quietly(renewed, header)
+
+    def test_a_request_with_two_cookie_headers_is_never_quiet(self) -> None:
+        """Several Cookie headers are always decided (the room cookie could be in either)."""
+        admission, _, _ = self._site()
+        entry = admission.route(HOST, "/")
+        assert entry is not None
+        (set_cookie,) = self._visit(admission, None)
+        header = set_cookie.split(b";")[0]
+        visitor = Visitor(HOST, "/", b"", [(b"cookie", header), (b"cookie", b"a=1")], "http", "203.0.113.9", None)
+        admission.check(entry, visitor)
+        assert admission._quiet == {}
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        duration=st.integers(min_value=1, max_value=30),
+        no_renewal=st.booleans(),
+        steps_s=st.lists(st.floats(min_value=0, max_value=400), min_size=1, max_size=12),
+    )
+    def test_a_quiet_pass_is_what_the_decision_would_be(
+        self, duration: int, no_renewal: bool, steps_s: list[float]
+    ) -> None:
+        """Whenever a header passes quietly, deciding it instead would set no cookie and change no counter."""
+        admission, clock, state = self._site(session_duration=duration, disable_session_renewal=no_renewal)
+        header = self._admitted(admission)
+        for step in steps_s:
+            clock.advance(step)
+            entry = admission.route(HOST, "/")
+            assert entry is not None
+            quiet = admission.passes_quietly(entry, header)
+            before = state.snapshot("r1", clock.now_ms)
+            visitor = Visitor(HOST, "/", b"", [(b"cookie", header)], "http", "203.0.113.9", None)
+            verdict = admission.check(entry, visitor)
+            if quiet:
+                assert verdict.passes and verdict.set_cookies == ()
+                assert state.snapshot("r1", clock.now_ms) == before
+            elif verdict.set_cookies:
+                header = verdict.set_cookies[0].split(b";")[0]

@@ -313,6 +313,19 @@ def _renew(config: RoomConfig, ticket: Ticket, now_ms: int) -> Decision:
     return Decision(Outcome.ORIGIN, renewed, deltas, None, "session")
 
 
+def quiet_until_ms(config: RoomConfig, ticket: Ticket) -> int:
+    """Until when a valid session's requests change nothing: :func:`_renew` hands back the very ticket before it.
+
+    (A room that is not suspended; the caller also keeps to when the effective
+    configuration next changes.) So a front end that saw one such answer may let the
+    same cookie through untouched, without deciding again, until this time.
+    """
+    if ticket.flags & FLAG_NO_RENEW or config.disable_session_renewal:
+        return ticket.expires_ms
+    # _renew renews once now + session_duration - expires >= RENEW_STEP_MS.
+    return min(ticket.expires_ms, ticket.expires_ms + RENEW_STEP_MS - config.session_duration * MINUTE_MS)
+
+
 def _reject(config: RoomConfig, snapshot: RoomSnapshot, ticket: Ticket, now_ms: int) -> Decision:
     # A queued visitor loses the place; its cookie is rewritten so the place is not released twice.
     deltas = Deltas(waiting=_release(ticket)) if ticket.placed else NO_DELTAS

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from antechamber.core.config import effective_config, next_change_ms
 from antechamber.core.cookie import CookieCodec
 from antechamber.core.counters import NO_DELTAS, Deltas, RoomSnapshot
-from antechamber.core.decide import Decision, decide
+from antechamber.core.decide import Decision, decide, quiet_until_ms
 from antechamber.core.ticket import Ticket
 from antechamber.core.types import BUCKET_MS, Outcome, Random, RequestFacts, RoomConfig
 from antechamber.crawlers import CrawlerVerifier
@@ -111,6 +111,7 @@ class Admission:
         "challenge",
         "_opened",
         "_queued",
+        "_quiet",
         "clock",
         "codec",
         "crawlers",
@@ -151,6 +152,8 @@ class Admission:
         # (cookie value, room id, cookie name) -> the ticket it opened to
         self._opened: dict[tuple[str, str, str], Ticket] = {}
         self._queued: dict[tuple[str, str, str], Ticket] = {}
+        # Cookie header -> (the room entry, until when): a session whose requests change nothing till then
+        self._quiet: dict[bytes, tuple[RoomEntry, int]] = {}
         # The counters an admitted visitor's decision is given (it never reads them), for the
         # current ms: building the 14-field snapshot was a tenth of the admitted check.
         self._no_counters = RoomSnapshot(0)
@@ -196,6 +199,7 @@ class Admission:
         """
         now = self.clock()
         config = self.effective(entry, now)
+        from_request = cookie_value is None
         if cookie_value is None:
             cookie_value = cookie_value_of(visitor, entry)
         opened = self._open(cookie_value, entry, now)
@@ -213,6 +217,8 @@ class Admission:
             # (NO_DELTAS first: an ordinary request's, and Deltas.__bool__ is a Python call.)
             if decision.deltas is not NO_DELTAS and decision.deltas and self._bypassed(entry, visitor, now, crawler):
                 decision = decide(config, snapshot, opened, dataclasses.replace(facts, bypass=True), now, self.rng)
+            elif decision.ticket is opened and count and from_request and not config.suspended:
+                self._keep_quiet(visitor, entry, config, opened)
         else:
             bypass = self._bypassed(entry, visitor, now, crawler)
             if bypass is None:
@@ -302,6 +308,33 @@ class Admission:
             verdict.entry, visitor, websocket=websocket, cookie_value=cookie_value, drawn=True, crawler=crawler
         )
 
+    def passes_quietly(self, entry: RoomEntry, cookie_header: bytes) -> bool:
+        """A request in ``entry``'s room with this Cookie header is a session's that changes nothing now.
+
+        The admitted visitor's ordinary request (no renewal due, no cookie to set, nothing
+        counted) is most of a site's traffic. Once :meth:`check` has answered one such
+        request, the same answer holds for the same Cookie header until the renewal step,
+        the session's end or the room's next configuration change, whichever is first
+        (:func:`~antechamber.core.decide.quiet_until_ms`); a changed configuration is a
+        new entry, so it misses. Keyed by the whole header, the check reads no cookie: a
+        header whose other cookies changed just misses once.
+        """
+        quiet = self._quiet.get(cookie_header)
+        return quiet is not None and quiet[0] is entry and self.clock() < quiet[1]
+
+    def _keep_quiet(self, visitor: Visitor, entry: RoomEntry, config: RoomConfig, ticket: Ticket) -> None:
+        cached = self._cache.get(entry.room_id)
+        if cached is None or cached[1] is not config:
+            return
+        headers = [value for name, value in visitor.headers if name == b"cookie"]
+        if len(headers) != 1:
+            return  # several Cookie headers: always decided
+        # Until the renewal step or the session's end, and the next event boundary (a new effective config).
+        until = min(quiet_until_ms(config, ticket), cached[3])
+        if len(self._quiet) >= _OPENED_MAX:
+            self._quiet.clear()  # many distinct visitors: start over rather than grow
+        self._quiet[headers[0]] = (entry, until)
+
     def _remember(self, key: tuple[str, str, str], ticket: Ticket) -> None:
         if len(self._opened) >= _OPENED_MAX:
             self._opened.clear()  # many distinct visitors: start over rather than grow
@@ -314,6 +347,7 @@ class Admission:
         """
         self._opened = {}
         self._queued = {}
+        self._quiet = {}
 
     def _open(self, value: str | None, entry: RoomEntry, now_ms: int) -> Ticket | None:
         """``codec.open``, remembering tickets by cookie value.

@@ -20,7 +20,13 @@ from antechamber.core.types import Outcome
 from antechamber.gateway.admission import Admission, Verdict, visitor_queue_reply
 from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
 from antechamber.gateway.pages import Reply, text_reply
-from antechamber.gateway.request import TrustedProxies, Visitor, client_address, first_values, forwarded_scheme
+from antechamber.gateway.request import (
+    TrustedProxies,
+    Visitor,
+    client_address,
+    first_values,
+    forwarded_scheme,
+)
 from antechamber.gateway.timing import NO_ROOM, RequestTimings
 
 Scope = MutableMapping[str, Any]
@@ -91,6 +97,31 @@ class RequestPath(ABC, Generic[OnwardT]):
         if timings is not None:
             timings.decided(verdict, perf_counter_ns() - start)
         return action
+
+    def passes_untouched(self, scope: Scope) -> bool:
+        """An admitted visitor's request that :meth:`handle` would let through changing nothing: no need to decide it.
+
+        Found from the Host and Cookie headers alone (no :class:`Visitor`, no verdict), by
+        :meth:`~antechamber.gateway.admission.Admission.passes_quietly`. Anything else
+        (several Cookie headers, no Host, the endpoints) is for :meth:`handle`.
+        """
+        path = scope["path"]
+        if path.startswith(PREFIX):
+            return False
+        host = cookie = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                if cookie is not None:
+                    return False
+                cookie = value
+            elif name == b"host" and host is None:
+                host = value
+        return host is not None and cookie is not None and self.quiet(host.decode("latin-1"), path, cookie)
+
+    def quiet(self, host: str, path: str, cookie_header: bytes) -> bool:
+        """A request for ``host`` and ``path`` with this one Cookie header goes on undecided (as above)."""
+        entry = self.admission.route(host, path)
+        return entry is not None and self.admission.passes_quietly(entry, cookie_header)
 
     async def _after_draw(self, verdict: Verdict, visitor: Visitor, trusted: bool, start: int) -> Reply | OnwardT:
         verdict = await self.admission.settle(verdict, visitor)

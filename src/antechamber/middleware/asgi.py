@@ -23,7 +23,7 @@ from antechamber.gateway.pages import Reply, send_reply
 from antechamber.gateway.proxy import COMMAND_HEADER, response_headers
 from antechamber.gateway.request_path import Deferred
 from antechamber.gateway.websocket import refuse
-from antechamber.middleware.node import AppNode, NodeHandle, Onward
+from antechamber.middleware.node import UNTOUCHED, AppNode, NodeHandle, Onward
 from antechamber.middleware.options import Options
 
 Scope = MutableMapping[str, Any]
@@ -49,6 +49,10 @@ class WaitingRoom:
             await self.app(scope, receive, send)  # lifespan and the rest: the app's own
             return
         node = self.node.get()
+        if kind == "http" and node.passes(scope):
+            # Most requests: an admitted visitor's, which changes nothing (no decision to make, no cookie).
+            await self.app(scope, receive, _undecided_answer(send, node, scope))
+            return
         if not node.is_ready:
             await node.started()  # a process's first request waits for the start (off this loop)
         action = node.decide(scope) if kind == "http" else node.decide_websocket(scope)
@@ -67,6 +71,28 @@ class WaitingRoom:
         await self.app(scope, receive, _answer_with(send, node, action))
 
 
+def _undecided_answer(send: Send, node: AppNode, scope: Scope) -> Send:
+    """``send`` for a request let through undecided: only an answer with an origin command needs the decision."""
+
+    async def answer(message: Message) -> None:
+        if message["type"] == "http.response.start" and _has_command(message.get("headers") or ()):
+            action = node.decide(scope)  # a session's unchanged request: decided now, to act on the command
+            onward = action if isinstance(action, Onward) else UNTOUCHED
+            message = {**message, "headers": _answer_headers(message, node, onward)}
+        await send(message)
+
+    return answer
+
+
+def _answer_headers(message: Message, node: AppNode, onward: Onward) -> list[tuple[bytes, bytes]]:
+    """The app's answer's headers with the room cookie added and the origin command acted on and removed."""
+
+    def on_command(value: bytes) -> tuple[bytes, ...]:
+        return node.command(onward, value)
+
+    return response_headers(message.get("headers") or [], onward.cookies, on_command, drop=_KEEP_ALL)
+
+
 def _answer_with(send: Send, node: AppNode, onward: Onward) -> Send:
     """``send`` with the room cookie added to the app's answer and its origin command acted on."""
 
@@ -76,12 +102,7 @@ def _answer_with(send: Send, node: AppNode, onward: Onward) -> Send:
             headers = message.get("headers") or []
             # An admitted visitor's ordinary answer (no cookie to add, no command) goes out as it is.
             if onward.cookies or _has_command(headers):
-                cookies = onward.cookies
-
-                def on_command(value: bytes) -> tuple[bytes, ...]:
-                    return node.command(onward, value)
-
-                message = {**message, "headers": response_headers(headers, cookies, on_command, drop=_KEEP_ALL)}
+                message = {**message, "headers": _answer_headers(message, node, onward)}
         await send(message)
 
     return answer

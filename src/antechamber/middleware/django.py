@@ -25,7 +25,7 @@ from antechamber.gateway.pages import Reply
 from antechamber.gateway.proxy import COMMAND_HEADER
 from antechamber.gateway.request_path import Deferred
 from antechamber.middleware.environ import scope_from_environ
-from antechamber.middleware.node import AppNode, NodeHandle, Onward
+from antechamber.middleware.node import UNTOUCHED, AppNode, NodeHandle, Onward
 from antechamber.middleware.options import Options
 
 GetResponse = Callable[[HttpRequest], Any]
@@ -69,6 +69,20 @@ def _set_cookies(response: HttpResponseBase, cookies: tuple[bytes, ...]) -> None
         response.cookies.load(SimpleCookie(cookie.decode("latin-1")))
 
 
+def _passes(node: AppNode, request: HttpRequest) -> bool:
+    """An admitted visitor's ordinary request, known to change nothing (:meth:`AppNode.passes`)."""
+    scope = getattr(request, "scope", None)
+    return node.passes(scope) if scope is not None else node.passes_environ(request.META, request.path)
+
+
+def _finish_undecided(response: HttpResponseBase, node: AppNode, request: HttpRequest) -> HttpResponseBase:
+    """A response to a request let through undecided: only an origin command needs the decision, made now."""
+    if _COMMAND in response.headers:
+        action = node.decide(_scope(request))
+        _finish(response, node, action if isinstance(action, Onward) else UNTOUCHED)
+    return response
+
+
 def _finish(response: HttpResponseBase, node: AppNode, onward: Onward) -> None:
     command = response.headers.get(_COMMAND)
     if command is not None:
@@ -94,6 +108,8 @@ class WaitingRoomMiddleware:
         if self.is_async:
             return self._acall(request)
         node = self.node.ready()
+        if _passes(node, request):
+            return _finish_undecided(self.get_response(request), node, request)
         action = node.decide(_scope(request))
         if isinstance(action, Deferred):
             action = node.settle(action)
@@ -107,12 +123,14 @@ class WaitingRoomMiddleware:
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         node = self.node.get()
         await node.started()
+        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
+        if _passes(node, request):
+            return _finish_undecided(await get_response(request), node, request)
         action = node.decide(_scope(request))
         if isinstance(action, Deferred):
             action = await node.asettle(action)
         if isinstance(action, Reply):
             return _response(action, request)
-        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
         response = await get_response(request)
         if action.verdict is not None:
             _finish(response, node, action)

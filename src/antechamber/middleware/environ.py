@@ -24,8 +24,7 @@ def scope_from_environ(
         elif key in _BODY_HEADERS and value:
             headers.append((_BODY_HEADERS[key], value.encode("latin-1")))
     if path is None:
-        raw = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
-        path = raw.decode("utf-8", "replace") or "/"
+        path = environ_path(environ)
     target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     remote = environ.get("REMOTE_ADDR")
     return {
@@ -39,3 +38,9 @@ def scope_from_environ(
         "client": (remote, int(environ.get("REMOTE_PORT") or 0)) if remote else None,
         "server": (environ.get("SERVER_NAME", ""), int(environ.get("SERVER_PORT") or 0)),
     }
+
+
+def environ_path(environ: Mapping[str, Any]) -> str:
+    """The request's path as the ASGI scope has it (decoded), from ``SCRIPT_NAME`` and ``PATH_INFO``."""
+    raw = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
+    return raw.decode("utf-8", "replace") or "/"

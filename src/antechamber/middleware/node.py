@@ -23,7 +23,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Awaitable, Coroutine, Generator
+from collections.abc import Awaitable, Coroutine, Generator, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -37,10 +37,12 @@ from antechamber.gateway.analytics import AnalyticsRecorder, AnalyticsWriter
 from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.config import ConfigSource, StaticConfig
 from antechamber.gateway.follower import ConfigFollower
+from antechamber.gateway.forward_auth import PREFIX
 from antechamber.gateway.pages import Reply
 from antechamber.gateway.request import TrustedProxies, Visitor
 from antechamber.gateway.request_path import Deferred, RequestPath, Scope
 from antechamber.keystore import load_or_create_keys
+from antechamber.middleware.environ import environ_path
 from antechamber.middleware.options import Options
 from antechamber.state.base import RoomState
 from antechamber.state.factory import open_state
@@ -220,6 +222,26 @@ class AppNode:
         )
         writer.start()
         return writer
+
+    def passes(self, scope: Scope) -> bool:
+        """An admitted visitor's ordinary request, known to change nothing: on to the app undecided.
+
+        It only reads (single dict lookups, atomic under the GIL; the follower swaps the
+        configuration whole), so it takes no lock.
+        """
+        path = self._path
+        return path is not None and path.passes_untouched(scope)
+
+    def passes_environ(self, environ: Mapping[str, Any], path: str | None = None) -> bool:
+        """:meth:`passes` for a WSGI environ (or Django's ``request.META``; ``path`` overrides its path)."""
+        request_path = self._path
+        if request_path is None:
+            return False
+        host, cookie = environ.get("HTTP_HOST"), environ.get("HTTP_COOKIE")
+        if not host or not cookie:
+            return False
+        where = environ_path(environ) if path is None else path
+        return not where.startswith(PREFIX) and request_path.quiet(host, where, cookie.encode("latin-1"))
 
     def decide(self, scope: Scope) -> Reply | Onward | Deferred[Onward]:
         """Decide a request in the caller's thread (taking turns with the background loop)."""

@@ -21,7 +21,7 @@ from antechamber.gateway.pages import Reply
 from antechamber.gateway.proxy import COMMAND_HEADER
 from antechamber.gateway.request_path import Deferred
 from antechamber.middleware.environ import scope_from_environ
-from antechamber.middleware.node import AppNode, NodeHandle, Onward
+from antechamber.middleware.node import UNTOUCHED, AppNode, NodeHandle, Onward
 from antechamber.middleware.options import Options
 
 StartResponse = Callable[..., Any]
@@ -55,6 +55,9 @@ class WsgiWaitingRoom:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         node = self.node.ready()
+        if node.passes_environ(environ):
+            # Most requests: an admitted visitor's, which changes nothing (no decision to make, no cookie).
+            return self.app(environ, _undecided_start(start_response, node, environ))
         action = node.decide(scope_from_environ(environ))
         if isinstance(action, Deferred):
             action = node.settle(action)
@@ -64,6 +67,19 @@ class WsgiWaitingRoom:
         if action.verdict is None:
             return self.app(environ, start_response)
         return self.app(environ, _start_with(start_response, node, action))
+
+
+def _undecided_start(start_response: StartResponse, node: AppNode, environ: dict[str, Any]) -> StartResponse:
+    """``start_response`` for a request let through undecided: only an origin command needs the decision."""
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if any(name.lower() == _COMMAND for name, _ in headers):
+            action = node.decide(scope_from_environ(environ))  # a session's unchanged request, decided now
+            onward = action if isinstance(action, Onward) else UNTOUCHED
+            return _start_with(start_response, node, onward)(status, headers, exc_info)
+        return start_response(status, headers, exc_info)
+
+    return start
 
 
 def _start_with(start_response: StartResponse, node: AppNode, onward: Onward) -> StartResponse:
