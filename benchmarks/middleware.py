@@ -54,12 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--frameworks", nargs="+", choices=("starlette", "flask"), default=["starlette", "flask"])
     args = parser.parse_args(argv)
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         bench = Bench(work, args.seconds)
-        for framework in ("starlette", "flask"):
+        for framework in args.frameworks:
             ports = {"plain": free_port(), "wrapped": free_port()}
             env = {"plain": {**os.environ, "BENCH_WRAPPED": "0"},
                    "wrapped": {**os.environ, "BENCH_WRAPPED": "1", "BENCH_DATA_DIR": str(work / "data")}}  # fmt: skip
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 row = summary[key]
                 print(f"{row['name']:<34} {row['rps']:>9,.0f} req/s  {row['per_cpu_s']:>9,.0f} per CPU-s  "
                       f"core share {row['cpu_share']:.0%}  unexpected {row['unexpected']}  "
-                      f"renewed {row['renewed']}")  # fmt: skip
+                      f"renewed {row['renewed']}  rounds {row['rps_each']}")  # fmt: skip
             ratio = statistics.median(bench.paired(f"{framework}-wrapped", f"{framework}-plain"))
             ratio_cpu = statistics.median(bench.paired_cpu(f"{framework}-wrapped", f"{framework}-plain"))
             shares = [summary[k]["cpu_share"] for k in (f"{framework}-plain", f"{framework}-wrapped")]

@@ -65,3 +65,20 @@ class TestRouteTable:
     def test_len_counts_routes(self) -> None:
         """The table reports how many routes it holds."""
         assert 4 == len(table())
+
+
+class TestSeenHosts:
+    def test_a_host_matches_alike_the_first_time_and_after(self) -> None:
+        """The remembered Host values give the same room as normalising them afresh, unknown hosts included."""
+        routes = table()
+        for _ in range(2):
+            assert routes.match("SHOP.example.com:443", "/shop/x") == "shop"
+            assert routes.match("nobody.example", "/") is None
+
+    def test_many_distinct_hosts_do_not_grow_the_table(self) -> None:
+        """Anyone may send any Host: the remembered values stay bounded, and matching stays right."""
+        routes = table()
+        for n in range(5000):
+            assert routes.match(f"h{n}.example", "/") is None
+        assert len(routes._seen) <= 1024
+        assert routes.match("shop.example.com", "/") == "root"

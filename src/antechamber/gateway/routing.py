@@ -17,6 +17,10 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+#: Distinct Host header values remembered by a route table before it starts over.
+_SEEN_MAX = 1024
+
+
 def normalize_host(host: str) -> str:
     """Lower-case a Host header value and drop its port (IPv6 literals keep their brackets)."""
     host = host.strip().lower()
@@ -41,7 +45,7 @@ class Route(Generic[T]):
 class RouteTable(Generic[T]):
     """Maps a request's host and path to the room covering it, if any."""
 
-    __slots__ = ("_by_host",)
+    __slots__ = ("_by_host", "_seen")
 
     def __init__(self, routes: Iterable[Route[T]]) -> None:
         by_host: dict[str, list[tuple[str, T]]] = {}
@@ -52,10 +56,17 @@ class RouteTable(Generic[T]):
             # Longest prefix first, so the first hit is the most specific room.
             paths.sort(key=lambda entry: len(entry[0]), reverse=True)
         self._by_host = by_host
+        # Host header as sent -> its routes: normalising it was a third of a match, and a site
+        # sees few distinct Host values (bounded all the same: anyone may send any).
+        self._seen: dict[str, list[tuple[str, T]]] = {}
 
     def match(self, host: str, path: str) -> T | None:
         """Return the target of the most specific route covering ``host`` and ``path``."""
-        paths = self._by_host.get(normalize_host(host))
+        paths = self._seen.get(host)
+        if paths is None:
+            if len(self._seen) >= _SEEN_MAX:
+                self._seen.clear()
+            paths = self._seen[host] = self._by_host.get(normalize_host(host), [])
         if not paths:
             return None
         query = path.find("?")

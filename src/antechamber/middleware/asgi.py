@@ -75,7 +75,7 @@ def _undecided_answer(send: Send, node: AppNode, scope: Scope) -> Send:
     """``send`` for a request let through undecided: only an answer with an origin command needs the decision."""
 
     async def answer(message: Message) -> None:
-        if message["type"] == "http.response.start" and _has_command(message.get("headers") or ()):
+        if message["type"] == "http.response.start" and _has_command(message.get("headers", ())):
             action = node.decide(scope)  # a session's unchanged request: decided now, to act on the command
             onward = action if isinstance(action, Onward) else UNTOUCHED
             message = {**message, "headers": _answer_headers(message, node, onward)}
@@ -108,5 +108,9 @@ def _answer_with(send: Send, node: AppNode, onward: Onward) -> Send:
     return answer
 
 
-def _has_command(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    return any(name.lower() == COMMAND_HEADER for name, _ in headers)
+def _has_command(headers: Iterable[tuple[bytes, bytes]] | None) -> bool:
+    # A loop, not any() over a generator: this runs on every admitted answer.
+    for name, _ in headers or ():
+        if name.lower() == COMMAND_HEADER:
+            return True
+    return False
