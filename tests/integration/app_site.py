@@ -4,7 +4,8 @@ The app (``tests/integration/apps``) follows a PostgreSQL config store the test
 writes as the API would; its counters live in memory (one worker) or in Redis
 (two workers). :class:`AppSite` has the attributes the forward-auth contract uses
 (``visit``, ``origin.paths``, ``gateway.update_room`` and ``counters``), so the
-gateway's scenarios run unchanged against the middleware.
+gateway's scenarios run unchanged against the middleware. :func:`run_room_sites` serves
+an app with a single room given in code instead, for the tests beyond the contract.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from antechamber.db.engine import Database
 from antechamber.db.ids import new_id
 from tests.integration.contract import Site
 from tests.integration.support import ROOT, SMALL_ROOM, seed_rooms, update_stored_room
-from tests.services import free_port, stop_process, wait_for_port
+from tests.services import free_port, port_open, stop_process
 
 PROBE_HOST = "probe.test"
 
@@ -38,11 +39,16 @@ APPS = {
     "django-asgi-uvicorn": ("uvicorn", "tests.integration.apps.django_site.asgi:application"),
     "django-wsgi-gunicorn": ("gunicorn", "tests.integration.apps.django_site.wsgi:application"),
 }
+#: Frameworks with smoke tests only (``test_middleware_frameworks.py``): their apps answer no probe.
+SMOKE_APPS = {
+    "litestar-uvicorn": ("uvicorn", "tests.integration.apps.litestar_app:app"),
+    "quart-uvicorn": ("uvicorn", "tests.integration.apps.quart_app:app"),
+}
 
 
 def server_command(app: str, port: int, workers: int) -> list[str]:
     """The command serving ``app`` on ``port`` with ``workers`` processes."""
-    server, target = APPS[app]
+    server, target = {**APPS, **SMOKE_APPS}[app]
     if server == "uvicorn":
         return [sys.executable, "-m", "uvicorn", target, "--port", str(port), "--workers", str(workers),
                 "--log-level", "warning", "--no-access-log"]  # fmt: skip
@@ -142,29 +148,74 @@ async def _seed(database_url: str, room_id: str, room_fields: Mapping[str, Any])
 
 
 @contextlib.contextmanager
-def run_app_site(
-    app: str, workdir: Path, database_url: str, state: str, workers: int, **room_fields: Any
-) -> Iterator[Site]:
-    """Serve ``app`` with the waiting room following a fresh store (the main room and the two-user room)."""
+def serve_apps(*served: tuple[str, Path, Mapping[str, Any]], workers: int = 1) -> Iterator[list[tuple[str, Recorded]]]:
+    """Serve each (app, work dir, the waiting room's options), booted side by side; yields URLs and records.
+
+    A server that exits before listening fails at once with its log; every server's
+    log must show no traceback when it stops.
+    """
+    with contextlib.ExitStack() as stack:
+        started = [stack.enter_context(_launched(app, workdir, options, workers)) for app, workdir, options in served]
+        for process, port, _, log in started:
+            _wait_until_listening(process, port, log)
+        yield [(f"http://127.0.0.1:{port}", record) for _, port, record, _ in started]
+
+
+@contextlib.contextmanager
+def _launched(
+    app: str, workdir: Path, options: Mapping[str, Any], workers: int
+) -> Iterator[tuple[subprocess.Popen[bytes], int, Recorded, Path]]:
+    """``app``'s server started (not yet listening) on a free port; stopped, and its log checked, after."""
     workdir.mkdir(parents=True, exist_ok=True)
-    room_id = new_id()
-    fields = {"enabled_origin_commands": ["revoke"], **room_fields}
-    zone_id = asyncio.run(_seed(database_url, room_id, fields))
     record = Recorded(workdir / "seen.jsonl")
     record.clear()
-    options = {"database": database_url, "state": state, "data_dir": str(workdir / "data"),
-               "follow_interval": 0.2, "state_prefix": f"app-{new_id()[:8]}"}  # fmt: skip
     env = {**os.environ, "ANTECHAMBER_TEST_OPTIONS": json.dumps(options), "ANTECHAMBER_TEST_RECORD": str(record.path)}
     port = free_port()
     log = workdir / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(server_command(app, port, workers), cwd=ROOT, env=env, stdout=out, stderr=out)
     try:
-        wait_for_port("127.0.0.1", port, timeout=30)
-        node = AppNode(f"http://127.0.0.1:{port}", database_url, zone_id, room_id, shared=workers > 1)
-        site = Site(record, node, node.url)  # duck-typed: the contract's origin and gateway
-        yield site
+        yield process, port, record, log
     finally:
         stop_process(process)
         text = log.read_text(errors="replace")
         assert "Traceback" not in text, text[-3000:]
+
+
+def _wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open("127.0.0.1", port):
+        status = process.poll()
+        assert status is None, f"the app's server exited ({status}) before listening:\n{log.read_text()[-3000:]}"
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def run_app_site(
+    app: str, workdir: Path, database_url: str, state: str, workers: int, **room_fields: Any
+) -> Iterator[Site]:
+    """Serve ``app`` with the waiting room following a fresh store (the main room and the two-user room)."""
+    room_id = new_id()
+    fields = {"enabled_origin_commands": ["revoke"], **room_fields}
+    zone_id = asyncio.run(_seed(database_url, room_id, fields))
+    options = {"database": database_url, "state": state, "data_dir": str(workdir / "data"),
+               "follow_interval": 0.2, "state_prefix": f"app-{new_id()[:8]}"}  # fmt: skip
+    with serve_apps((app, workdir, options), workers=workers) as [(url, record)]:
+        node = AppNode(url, database_url, zone_id, room_id, shared=workers > 1)
+        yield Site(record, node, node.url)  # duck-typed: the contract's origin and gateway
+
+
+@contextlib.contextmanager
+def run_room_sites(workdir: Path, *served: tuple[str, Mapping[str, Any]]) -> Iterator[list[Site]]:
+    """Serve each (app, a single room given in code), one worker and memory state each, booted side by side.
+
+    A room in code is fixed: the sites have no gateway to steer, only the record of what reached the app.
+    """
+    launches = []
+    for n, (app, room) in enumerate(served):
+        options = {"room": dict(room), "state": "memory", "data_dir": str(workdir / f"{n}-{app}" / "data")}
+        launches.append((app, workdir / f"{n}-{app}", options))
+    with serve_apps(*launches) as running:
+        yield [Site(record, None, url) for url, record in running]  # type: ignore[arg-type]  # duck-typed origin

@@ -1,8 +1,12 @@
-"""A FastAPI app behind the ASGI middleware (two lines: the import and ``add_middleware``)."""
+"""A FastAPI app behind the ASGI middleware (two lines: the import and ``add_middleware``).
+
+Besides the HTTP answers every test app gives, ``/ws`` is a WebSocket that echoes
+each message back (``echo:`` before it), as the gateway tests' origin does.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from antechamber.middleware import WaitingRoom
@@ -34,3 +38,17 @@ async def anything(request: Request) -> Response:
     if request.url.path == "/logout":
         response.headers["Cf-Waiting-Room-Command"] = "revoke"
     return response
+
+
+@app.websocket("/ws")
+async def echo(websocket: WebSocket) -> None:
+    record("WEBSOCKET", websocket.url.path, b"")
+    await websocket.accept()
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") is not None:
+            await websocket.send_text("echo:" + message["text"])
+        else:
+            await websocket.send_bytes(b"echo:" + message["bytes"])
