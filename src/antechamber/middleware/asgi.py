@@ -30,7 +30,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: Any ASGI app. (Typed loosely on purpose: Litestar and Quart type their scopes and
+#: messages as TypedDicts, which ``MutableMapping`` parameters would refuse under mypy.)
+ASGIApp = Any
 
 _KEEP_ALL: frozenset[bytes] = frozenset()
 
@@ -43,7 +45,7 @@ class WaitingRoom:
         self.options = Options.of(config, **options)
         self.node = NodeHandle(self.options)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:  # (Any: see ASGIApp)
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)  # lifespan and the rest: the app's own
