@@ -14,7 +14,26 @@ Point the official SDK at it and use it as you would Cloudflare::
 :mod:`antechamber.api.errors`; the OpenAPI document is at ``/client/v4/openapi.json``.
 """
 
-from antechamber.api.app import create_app
-from antechamber.api.status import LiveNumbers, StatusSource, ZeroStatusSource
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from antechamber.api.app import create_app
+    from antechamber.api.status import LiveNumbers, StatusSource, ZeroStatusSource
 
 __all__ = ["LiveNumbers", "StatusSource", "ZeroStatusSource", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: the in-app middleware reads the API's room model and errors
+    # (antechamber.api.models, .errors) and must not load FastAPI and every route with them.
+    if name == "create_app":
+        from antechamber.api.app import create_app
+
+        return create_app
+    if name in ("LiveNumbers", "StatusSource", "ZeroStatusSource"):
+        from antechamber.api import status
+
+        return getattr(status, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
