@@ -116,7 +116,11 @@ class RequestPath(ABC, Generic[OnwardT]):
                 cookie = value
             elif name == b"host" and host is None:
                 host = value
-        return host is not None and cookie is not None and self.quiet(host.decode("latin-1"), path, cookie)
+        if host is None or cookie is None:
+            return False
+        admission = self.admission  # (quiet(), inlined: this runs on most requests)
+        entry = admission.source.current.routes.match(host.decode("latin-1"), path)
+        return entry is not None and admission.passes_quietly(entry, cookie)
 
     def quiet(self, host: str, path: str, cookie_header: bytes) -> bool:
         """A request for ``host`` and ``path`` with this one Cookie header goes on undecided (as above)."""

@@ -76,12 +76,14 @@ class WaitingRoom:
 def _undecided_answer(send: Send, node: AppNode, scope: Scope) -> Send:
     """``send`` for a request let through undecided: only an answer with an origin command needs the decision."""
 
-    async def answer(message: Message) -> None:
+    # A plain function handing back send's awaitable, not a coroutine of its own: no frame
+    # to create and resume for each message of most answers.
+    def answer(message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start" and _has_command(message.get("headers", ())):
             action = node.decide(scope)  # a session's unchanged request: decided now, to act on the command
             onward = action if isinstance(action, Onward) else UNTOUCHED
             message = {**message, "headers": _answer_headers(message, node, onward)}
-        await send(message)
+        return send(message)
 
     return answer
 
