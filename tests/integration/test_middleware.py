@@ -91,7 +91,7 @@ SURGE_VISITORS = 30
 def test_a_surge_through_the_app_holds_the_limit_in_arrival_order(
     app: str, mode: str, tmp_path: Path, postgres_url: str, redis_server_url: str
 ) -> None:
-    """Thirty visitors in 2 s at a room for ten: at most ten get in, the first, no 5xx; exact counts and analytics."""
+    """Thirty visitors in 2 s at a room for ten: at most ten get in (one worker: the first), no 5xx, exact counts."""
     backend, workers = MODES[mode]
     state = redis_server_url if backend == "redis" else "memory"
     # The active-user limit binds (a new-user rate of ten a minute would let in one every 6 s).
@@ -105,7 +105,12 @@ def test_a_surge_through_the_app_holds_the_limit_in_arrival_order(
         assert admitted <= SURGE_LIMIT
         # Ten a minute is let in spread over the minute (the new-user budget), so fewer than ten in 6 s.
         assert admitted >= 1
-        assert crowd.kendall_tau() <= 0.05  # the first to arrive are the ones let in
+        if workers == 1:
+            assert crowd.kendall_tau() <= 0.05  # the first to arrive are the ones let in
+        # Two workers: each sees the other's queued visitors only after a sync (within 1 s), so
+        # with the one or two let in here a single later arrival let in first on the other worker
+        # would break the bound. test_scale_out measures order across nodes on a crowd large
+        # enough for it.
         active, waiting = site.gateway.counters()
         assert (active, waiting) == (admitted, SURGE_VISITORS - admitted)
         # Each worker writes its analytics minutes every 5 s: the dashboard counts every admission once.
