@@ -105,7 +105,9 @@ class TestQuietSessions:
         clock = Clock()
         state = MemoryState()
         config = StaticConfig(GatewayConfig([entry_from_stored("r1", "z", room_body(**room))]))
-        return Admission(config, state, CookieCodec(KEYRING), clock=clock), clock, state
+        admission = Admission(config, state, CookieCodec(KEYRING), clock=clock)
+        admission.remembers_quiet = True
+        return admission, clock, state
 
     @staticmethod
     def _visit(admission: Admission, header: bytes | None, *, host: str = HOST) -> tuple[bytes, ...]:
@@ -160,6 +162,15 @@ class TestQuietSessions:
         renewed = admission.route(HOST, "/")
         assert renewed is not None and renewed is not entry
         assert not admission.passes_quietly(renewed, header)
+
+    def test_nothing_is_remembered_unless_asked_for(self) -> None:
+        """A front end that never asks (the gateway) keeps no table of quiet sessions."""
+        admission, _, _ = self._site()
+        admission.remembers_quiet = False
+        entry = admission.route(HOST, "/")
+        assert entry is not None
+        header = self._admitted(admission)
+        assert admission._quiet == {} and not admission.passes_quietly(entry, header)
 
     def test_a_request_with_two_cookie_headers_is_never_quiet(self) -> None:
         """Several Cookie headers are always decided (the room cookie could be in either)."""

@@ -20,13 +20,7 @@ from antechamber.core.types import Outcome
 from antechamber.gateway.admission import Admission, Verdict, visitor_queue_reply
 from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
 from antechamber.gateway.pages import Reply, text_reply
-from antechamber.gateway.request import (
-    TrustedProxies,
-    Visitor,
-    client_address,
-    first_values,
-    forwarded_scheme,
-)
+from antechamber.gateway.request import TrustedProxies, Visitor, client_address, first_values, forwarded_scheme
 from antechamber.gateway.timing import NO_ROOM, RequestTimings
 
 Scope = MutableMapping[str, Any]
@@ -105,9 +99,6 @@ class RequestPath(ABC, Generic[OnwardT]):
         :meth:`~antechamber.gateway.admission.Admission.passes_quietly`. Anything else
         (several Cookie headers, no Host, the endpoints) is for :meth:`handle`.
         """
-        path = scope["path"]
-        if path.startswith(PREFIX):
-            return False
         host = cookie = None
         for name, value in scope["headers"]:
             if name == b"cookie":
@@ -116,14 +107,12 @@ class RequestPath(ABC, Generic[OnwardT]):
                 cookie = value
             elif name == b"host" and host is None:
                 host = value
-        if host is None or cookie is None:
-            return False
-        admission = self.admission  # (quiet(), inlined: this runs on most requests)
-        entry = admission.source.current.routes.match(host.decode("latin-1"), path)
-        return entry is not None and admission.passes_quietly(entry, cookie)
+        return host is not None and cookie is not None and self.quiet(host.decode("latin-1"), scope["path"], cookie)
 
     def quiet(self, host: str, path: str, cookie_header: bytes) -> bool:
         """A request for ``host`` and ``path`` with this one Cookie header goes on undecided (as above)."""
+        if path.startswith(PREFIX):
+            return False
         entry = self.admission.route(host, path)
         return entry is not None and self.admission.passes_quietly(entry, cookie_header)
 

@@ -37,7 +37,6 @@ from antechamber.gateway.analytics import AnalyticsRecorder, AnalyticsWriter
 from antechamber.gateway.challenge import ChallengeGate
 from antechamber.gateway.config import ConfigSource, StaticConfig
 from antechamber.gateway.follower import ConfigFollower
-from antechamber.gateway.forward_auth import PREFIX
 from antechamber.gateway.pages import Reply
 from antechamber.gateway.request import TrustedProxies, Visitor
 from antechamber.gateway.request_path import Deferred, RequestPath, Scope
@@ -183,6 +182,7 @@ class AppNode:
         admission = Admission(
             source, state, codec, crawlers=CrawlerVerifier.from_data_dir(options.data_dir, dns=ForwardConfirmedDns())
         )
+        admission.remembers_quiet = True  # (passes() reads what it remembers)
         admission.challenge = ChallengeGate(Altcha(codec.keyring), spent_set_for(state, prefix=options.state_prefix))
         from antechamber.state.redis import RedisState  # only now: the Redis client is imported when used
 
@@ -240,8 +240,7 @@ class AppNode:
         host, cookie = environ.get("HTTP_HOST"), environ.get("HTTP_COOKIE")
         if not host or not cookie:
             return False
-        where = environ_path(environ) if path is None else path
-        return not where.startswith(PREFIX) and request_path.quiet(host, where, cookie.encode("latin-1"))
+        return request_path.quiet(host, environ_path(environ) if path is None else path, cookie.encode("latin-1"))
 
     def decide(self, scope: Scope) -> Reply | Onward | Deferred[Onward]:
         """Decide a request in the caller's thread (taking turns with the background loop)."""

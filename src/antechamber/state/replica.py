@@ -381,9 +381,9 @@ class Replica:
     def demand(self) -> int:
         """The most slots this node should hold: what its own recent traffic could use before the next sync.
 
-        Without this cap a node that knows of no other (share 1.0: its first sync, or
-        a room nobody has visited yet) would hold every free slot for a whole sync
-        interval, and the other nodes would queue newcomers to a room with room to spare.
+        Without this cap a node would hold its whole share of the free slots for a sync
+        interval however little it serves (an idle node, or one whose share is not known
+        yet), and the other nodes would queue newcomers to a room with room to spare.
         """
         return math.ceil(DEMAND_HEADROOM * max(self.traffic_rate, self.traffic))
 
