@@ -98,7 +98,9 @@ class AppNode:
     def counters(self) -> tuple[int, int]:
         """The main room's (active, waiting) as every worker together counts them."""
         if self.shared:
-            time.sleep(1.2)  # each worker merges its counts with Redis every second
+            # Each worker merges with Redis a second after its last merge: a change on one worker
+            # reaches Redis within about 1 s and the worker probed within about 1 s more.
+            time.sleep(2.5)
         answer = self.probe()
         return answer["active"], answer["waiting"]
 
