@@ -161,3 +161,22 @@ async def test_the_writer_samples_the_rooms_and_writes_what_the_gateway_counted(
         ((minute, figures),) = await analytics.minutes(connection, room["id"], T0_MS, T0_MS + MINUTE_MS)
     assert minute == M0
     assert (figures.active_max, figures.queued_max, figures.active_limit, figures.revoked) == (7, 5, 300, 1)
+
+
+async def test_a_minute_its_samples_missed_still_shows_the_limits_in_force(api: Api) -> None:
+    """Admissions in a minute's last seconds, sampled only in the next minute, still carry that minute's limits."""
+    room = await api.create_room(total_active_users=300, new_users_per_minute=200)
+    follower = ConfigFollower(api.db, listen=False)
+    await follower.refresh()
+    state = MemoryState()  # the room looks empty at every sample
+    recorder = AnalyticsRecorder()
+    now = T0_MS + 40_000
+    writer = AnalyticsWriter(recorder, api.db, follower, state, clock=lambda: now, node="node-a")
+    await writer.write()  # a sample early in the minute, before anything happened
+    recorder.revoked(room["id"], T0_MS + 59_000)
+    now = T0_MS + MINUTE_MS + 2_000
+    await writer.write()
+    async with api.db.connect() as connection:
+        ((minute, figures),) = await analytics.minutes(connection, room["id"], T0_MS, T0_MS + MINUTE_MS)
+    assert minute == M0
+    assert (figures.revoked, figures.active_limit, figures.new_users_limit) == (1, 300, 200)

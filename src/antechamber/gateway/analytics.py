@@ -94,6 +94,14 @@ class AnalyticsRecorder:
         figures.challenges_passed += now[1] - before[1]
         figures.challenges_failed += now[2] - before[2]
 
+    def unsampled(self, room_id: str, before_minute: int) -> list[tuple[int, MinuteFigures]]:
+        """The room's changed minutes before ``before_minute`` that no sample reached (no limits known)."""
+        return [
+            (minute, self.minutes[(room, minute)])
+            for room, minute in self._changed
+            if room == room_id and minute < before_minute and not self.minutes[(room, minute)].active_limit
+        ]
+
     def take_changed(self, now_ms: int) -> list[MinuteRow]:
         """The minutes changed since the last call, as they stand; minutes before this one are let go."""
         current = now_ms // MINUTE_MS
@@ -154,6 +162,12 @@ class AnalyticsWriter:
             if active or queued:
                 figures = self.recorder.figures(room_id, now_ms)
                 figures.sample(active, queued, config.total_active_users, config.new_users_per_minute)
+            # A minute whose events all came after its last sample (a surge starting in a
+            # minute's last seconds, with the room empty at that sample) still shows the
+            # limits then in force, taken from the schedule at that minute's end.
+            for minute, past in self.recorder.unsampled(room_id, now_ms // MINUTE_MS):
+                then = effective_config(entry.room, entry.events, (minute + 1) * MINUTE_MS - 1)
+                past.sample(0, 0, then.total_active_users, then.new_users_per_minute)
             if self.metrics is not None:
                 self.metrics.room(room_id, active, queued, config.total_active_users, config.new_users_per_minute)
             if self.challenge is not None and room_id in self.challenge.counts:
