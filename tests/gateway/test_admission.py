@@ -106,7 +106,6 @@ class TestQuietSessions:
         state = MemoryState()
         config = StaticConfig(GatewayConfig([entry_from_stored("r1", "z", room_body(**room))]))
         admission = Admission(config, state, CookieCodec(KEYRING), clock=clock)
-        admission.remembers_quiet = True
         return admission, clock, state
 
     @staticmethod
@@ -163,14 +162,15 @@ class TestQuietSessions:
         assert renewed is not None and renewed is not entry
         assert not admission.passes_quietly(renewed, header)
 
-    def test_nothing_is_remembered_unless_asked_for(self) -> None:
-        """A front end that never asks (the gateway) keeps no table of quiet sessions."""
-        admission, _, _ = self._site()
-        admission.remembers_quiet = False
+    def test_a_revoked_session_is_decided_again(self) -> None:
+        """Revoking a session forgets its quiet header: the next request with it is decided."""
+        admission, clock, _ = self._site()
         entry = admission.route(HOST, "/")
         assert entry is not None
         header = self._admitted(admission)
-        assert admission._quiet == {} and not admission.passes_quietly(entry, header)
+        visitor = Visitor(HOST, "/", b"", [(b"cookie", header)], "http", "203.0.113.9", None)
+        admission.revoke(entry, admission.session_of(entry, visitor, clock()), visitor, clock())
+        assert not admission.passes_quietly(entry, header)
 
     def test_a_request_with_two_cookie_headers_is_never_quiet(self) -> None:
         """Several Cookie headers are always decided (the room cookie could be in either)."""

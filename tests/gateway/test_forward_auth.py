@@ -131,15 +131,17 @@ class TestNginxKeepsAnAdmittedAnswer:
         async with site.visitor() as first, site.visitor() as second:
             let_in = await auth(first, nginx, proto="http")
             again = await auth(first, nginx, proto="http")
+            undecided = await auth(first, nginx, proto="http")  # the same header again: answered undecided
             site.clock.advance(6)  # past the renewal step: the session is renewed, with a new cookie
             renewed = await auth(first, nginx, proto="http")
             after_renewal = await auth(first, nginx, proto="http")
             queued = await auth(second, nginx, proto="http")
             caddy = await auth(first, proto="http")
-        assert [r.status_code for r in (let_in, again, renewed, after_renewal, queued)] == [200, 200, 200, 200, 401]
+        answers = (let_in, again, undecided, renewed, after_renewal, queued)
+        assert [r.status_code for r in answers] == [200, 200, 200, 200, 200, 401]
         assert renewed.headers.get_list("set-cookie") and not again.headers.get_list("set-cookie")
-        kept = [r.headers["x-accel-expires"] for r in (let_in, again, renewed, after_renewal, queued)]
-        assert kept == ["0", "1", "0", "1", "0"]
+        assert [r.headers["x-accel-expires"] for r in answers] == ["0", "1", "1", "0", "1", "0"]
+        assert (undecided.text, undecided.headers.raw[:3]) == (again.text, again.headers.raw[:3])
         # nginx heeds it only before any Cache-Control.
         names = [name.lower() for name, _ in again.headers.raw]
         assert names.index(b"x-accel-expires") < names.index(b"cache-control")
@@ -153,8 +155,10 @@ class TestNginxKeepsAnAdmittedAnswer:
         async with site.visitor() as visitor:
             await auth(visitor, nginx, proto="http")
             again = await auth(visitor, nginx, proto="http")
+            undecided = await auth(visitor, nginx, proto="http")
             other = await visitor.get(nginx, headers={**described(proto="http"), "x-forwarded-host": "elsewhere.test"})
         assert (200, "0") == (again.status_code, again.headers["x-accel-expires"])
+        assert (200, "0") == (undecided.status_code, undecided.headers["x-accel-expires"])
         assert (200, "0") == (other.status_code, other.headers["x-accel-expires"])
 
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from antechamber.core.types import MINUTE_MS
+from antechamber.gateway.offline import asgi_scope
 from tests.gateway.harness import HOST, Site, running_site
 
 
 def cookie_of(response: httpx.Response, name: str = "__cfwaitingroom") -> str | None:
     """The ``Set-Cookie`` line for ``name`` in a response, if any."""
     return next((c for c in response.headers.get_list("set-cookie") if c.startswith(name + "=")), None)
+
+
+def _scope_of(visitor: httpx.AsyncClient) -> dict[str, Any]:
+    """The scope of the visitor's next request to ``/``, with the Cookie header its jar sends."""
+    return asgi_scope(HOST, "/", cookie=f"__cfwaitingroom={visitor.cookies['__cfwaitingroom']}")
 
 
 class TestAdmitted:
@@ -151,6 +158,18 @@ class TestOriginCommands:
             again = await visitor.get("/")
         assert cookie_of(again) is not None  # a new user, admitted again into the freed slot
         assert 1 == site.state.snapshot(room_id, site.clock()).active
+
+    async def test_revoke_ends_a_session_let_through_undecided(self, site: Site) -> None:
+        """A session's unchanged requests go on undecided; the origin's revoke on one of them still ends it."""
+        room_id = await site.add_room(total_active_users=1, new_users_per_minute=60, enabled_origin_commands=["revoke"])
+        async with site.visitor() as visitor:
+            for _ in range(3):  # admitted, then ordinary requests: the later ones go on undecided
+                assert 200 == (await visitor.get("/")).status_code
+            assert site.gateway.untouched_room(_scope_of(visitor)) is not None
+            revoked = await visitor.get("/revoke")
+        cleared = cookie_of(revoked)
+        assert cleared is not None and "Max-Age=0" in cleared and "cf-waiting-room-command" not in revoked.headers
+        assert 0 == site.state.snapshot(room_id, site.clock()).active
 
     async def test_revoke_frees_the_slot_for_the_queue(self, site: Site) -> None:
         """After a revoke, the first queued visitor gets in at the next counted refresh."""

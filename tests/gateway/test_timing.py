@@ -85,6 +85,20 @@ class TestOutcomes:
         rejecting.handle(_scope())
         assert {("r", "rejected"): 1} == counts_by_outcome(timings)
 
+    def test_requests_let_through_undecided_are_timed_as_admitted(self) -> None:
+        """A session's later unchanged requests (proxied or forward auth) skip the decision but still count."""
+        gateway, timings, _ = _gateway()
+        first = gateway.handle(_scope())
+        assert isinstance(first, Forward)
+        cookie = room_cookie(first)
+        auth = _scope("/.antechamber/auth", cookie=cookie)
+        auth["headers"] += [(b"x-forwarded-host", HOST.encode()), (b"x-forwarded-uri", b"/")]
+        for _ in range(3):
+            gateway.handle(_scope(cookie=cookie))
+            gateway.handle(auth)
+        assert gateway.untouched_room(_scope(cookie=cookie)) is not None  # the later ones went undecided
+        assert {("r", "new"): 1, ("r", "admitted"): 6} == counts_by_outcome(timings)
+
     def test_a_bypass_and_the_gateways_own_endpoints(self) -> None:
         """A suspended room's requests count as bypass; forward auth is timed, health and uncovered hosts are not."""
         gateway, timings, _ = _gateway(suspended=True)

@@ -112,7 +112,6 @@ class Admission:
         "_opened",
         "_queued",
         "_quiet",
-        "remembers_quiet",
         "clock",
         "codec",
         "crawlers",
@@ -155,8 +154,6 @@ class Admission:
         self._queued: dict[tuple[str, str, str], Ticket] = {}
         # Cookie header -> (the room entry, until when): a session whose requests change nothing till then
         self._quiet: dict[bytes, tuple[RoomEntry, int]] = {}
-        #: Keep that table (for a front end that asks :meth:`passes_quietly`; off, no request pays for it).
-        self.remembers_quiet = False
         # The counters an admitted visitor's decision is given (it never reads them), for the
         # current ms: building the 14-field snapshot was a tenth of the admitted check.
         self._no_counters = RoomSnapshot(0)
@@ -220,7 +217,7 @@ class Admission:
             # (NO_DELTAS first: an ordinary request's, and Deltas.__bool__ is a Python call.)
             if decision.deltas is not NO_DELTAS and decision.deltas and self._bypassed(entry, visitor, now, crawler):
                 decision = decide(config, snapshot, opened, dataclasses.replace(facts, bypass=True), now, self.rng)
-            elif self.remembers_quiet and decision.ticket is opened and count and from_request and not config.suspended:
+            elif decision.ticket is opened and count and from_request and not config.suspended:
                 self._keep_quiet(visitor, entry, config, opened)
         else:
             bypass = self._bypassed(entry, visitor, now, crawler)
@@ -387,6 +384,9 @@ class Admission:
         request is a new user).
         """
         dropped = ticket is not None and ticket.session_valid(now_ms)
+        for name, value in visitor.headers:
+            if name == b"cookie":
+                self._quiet.pop(value, None)  # the session ended: its requests are decided again
         if dropped and ticket is not None:
             self.state.apply(
                 entry.room_id, Deltas(active=((ticket.expires_ms // BUCKET_MS, -1),), moves_visitor=True), now_ms

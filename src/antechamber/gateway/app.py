@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from time import perf_counter_ns
 
 from antechamber.core.cookie import CookieCodec
 from antechamber.core.types import Random
@@ -29,6 +30,7 @@ from antechamber.gateway.proxy import Hop, OnCommand, Receive, forward
 from antechamber.gateway.request import DEFAULT_TRUSTED, TrustedProxies, Visitor
 from antechamber.gateway.request_path import Deferred, RequestPath, Scope
 from antechamber.gateway.routing import normalize_host
+from antechamber.gateway.timing import ADMITTED
 from antechamber.gateway.upstream import Origin, Upstream
 from antechamber.gateway.websocket import bridge, refuse
 from antechamber.rules.request import GeoLookup
@@ -84,6 +86,32 @@ class Gateway(RequestPath[Forward]):
             await self._websocket(scope, receive, send)
         elif kind == "lifespan":
             await _lifespan(receive, send)
+
+    def handle(self, scope: Scope) -> Action:
+        """:meth:`RequestPath.handle`, except that an admitted visitor's ordinary request goes on undecided."""
+        timings = self._timings
+        start = perf_counter_ns() if timings is not None else 0
+        entry = self.untouched_room(scope)
+        if entry is None:
+            return super().handle(scope)
+        visitor, trusted = self.visitor(scope)
+        hop = Hop(self.upstream, self.origin_for(visitor.host), visitor.scheme, visitor.peer, trusted, entry.room_id,
+                  timings)  # fmt: skip
+        if timings is not None:
+            timings.record(entry.room_id, ADMITTED, perf_counter_ns() - start)
+
+        def on_command(value: bytes) -> tuple[bytes, ...]:
+            # The origin's command needs the session's verdict: decided now (nothing changes
+            # for an unchanged session's request, so deciding it late counts nothing twice).
+            action = super(Gateway, self).handle(scope)
+            if isinstance(action, Deferred):  # (its session ended meanwhile: a newcomer's draw)
+                action.action.close()
+                return ()
+            if isinstance(action, Forward) and action.on_command is not None:
+                return action.on_command(value)
+            return ()
+
+        return Forward(hop, (), on_command)
 
     def origin_for(self, host: str) -> Origin | None:
         """The origin serving ``host``: its own mapping, else the default origin."""

@@ -55,7 +55,7 @@ from antechamber.gateway.request import (
     header,
     split_uri,
 )
-from antechamber.gateway.timing import RequestTimings
+from antechamber.gateway.timing import ADMITTED, RequestTimings
 
 PREFIX = "/.antechamber/"
 AUTH = "/.antechamber/auth"
@@ -72,14 +72,20 @@ KEEP_FOR_A_SECOND = (b"x-accel-expires", b"1")
 DO_NOT_KEEP = (b"x-accel-expires", b"0")
 
 
+def _described_target(first: dict[bytes, bytes]) -> tuple[str, str]:
+    """The host and the request URI the proxy in front describes (from each header's first value)."""
+    host = (first.get(b"x-forwarded-host") or first.get(b"host") or b"").decode("latin-1")
+    uri = (first.get(b"x-forwarded-uri") or first.get(b"x-original-uri") or b"/").decode("latin-1")
+    return host.split(",")[0].strip(), uri
+
+
 def original_request(scope: MutableMapping[str, Any], trusted: TrustedProxies) -> Visitor:
     """The visitor's request as the proxy in front describes it."""
     headers = scope["headers"]
     first = first_values(headers)
     client = scope.get("client")
     peer = client[0] if client else None
-    host = (first.get(b"x-forwarded-host") or first.get(b"host") or b"").decode("latin-1")
-    uri = (first.get(b"x-forwarded-uri") or first.get(b"x-original-uri") or b"/").decode("latin-1")
+    host, uri = _described_target(first)
     path, query = split_uri(uri)
     is_trusted = peer in trusted
     scheme = forwarded_scheme(str(scope.get("scheme", "http")), first.get(b"x-forwarded-proto") if is_trusted else None)
@@ -93,7 +99,7 @@ def original_request(scope: MutableMapping[str, Any], trusted: TrustedProxies) -
     # The shipped nginx, Caddy and Traefik setups send X-Forwarded-Method (X-Original-Method is common too).
     method = (first.get(b"x-forwarded-method") or first.get(b"x-original-method") or b"GET").decode("latin-1")
     raw_path = path.encode("latin-1", "replace")
-    return Visitor(host.split(",")[0].strip(), path, query, headers, scheme, client_ip, peer, method, raw_path)
+    return Visitor(host, path, query, headers, scheme, client_ip, peer, method, raw_path)
 
 
 def _cookie_from_header(value: str | None, name: str) -> str | None:
@@ -141,6 +147,14 @@ class ForwardAuth:
     def _auth(self, scope: MutableMapping[str, Any], *, nginx: bool) -> Reply | Coroutine[Any, Any, Reply]:
         timings = self.timings
         start = perf_counter_ns() if timings is not None else 0
+        first = first_values(scope["headers"])
+        cookie_header = first.get(b"cookie")
+        if cookie_header is not None:
+            quiet = self._quiet_reply(first, cookie_header, nginx=nginx)
+            if quiet is not None:
+                if timings is not None:
+                    timings.record(quiet[0], ADMITTED, perf_counter_ns() - start)
+                return quiet[1]
         visitor = original_request(scope, self.trusted)
         entry = self.admission.route(visitor.host, visitor.path)
         if entry is None:
@@ -155,6 +169,24 @@ class ForwardAuth:
         if timings is not None:
             timings.decided(verdict, perf_counter_ns() - start)
         return reply
+
+    def _quiet_reply(self, first: dict[bytes, bytes], cookie_header: bytes, *, nginx: bool) -> tuple[str, Reply] | None:
+        """An admitted visitor's ordinary request, known to change nothing: its room and the 200, undecided.
+
+        See :meth:`~antechamber.gateway.admission.Admission.passes_quietly`. Only the first
+        Cookie header is looked at: the session it holds was opened from that header alone,
+        and the first occurrence of a cookie is the one read, so later headers change nothing.
+        """
+        host, uri = _described_target(first)
+        path = uri.partition("?")[0]
+        entry = self.admission.route(host, path if path.startswith("/") else "/" + path)
+        if entry is None or not self.admission.passes_quietly(entry, cookie_header):
+            return None
+        reply = text_reply(200, "session")
+        if nginx:
+            keep = self.admission.source.current.routes.only_target(host) is entry
+            reply.headers.insert(0, KEEP_FOR_A_SECOND if keep else DO_NOT_KEEP)
+        return entry.room_id, reply
 
     async def _auth_after_draw(self, verdict: Verdict, visitor: Visitor, start: int, *, nginx: bool) -> Reply:
         verdict = await self.admission.settle(verdict, visitor)

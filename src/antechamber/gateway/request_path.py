@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from antechamber.core.types import Outcome
 from antechamber.gateway.admission import Admission, Verdict, visitor_queue_reply
+from antechamber.gateway.config import RoomEntry
 from antechamber.gateway.forward_auth import PREFIX, ForwardAuth
 from antechamber.gateway.pages import Reply, text_reply
 from antechamber.gateway.request import TrustedProxies, Visitor, client_address, first_values, forwarded_scheme
@@ -92,29 +93,32 @@ class RequestPath(ABC, Generic[OnwardT]):
             timings.decided(verdict, perf_counter_ns() - start)
         return action
 
-    def passes_untouched(self, scope: Scope) -> bool:
-        """An admitted visitor's request that :meth:`handle` would let through changing nothing: no need to decide it.
+    def untouched_room(self, scope: Scope) -> RoomEntry | None:
+        """The room of an admitted visitor's request that :meth:`handle` would let through changing nothing.
 
-        Found from the Host and Cookie headers alone (no :class:`Visitor`, no verdict), by
+        Such a request needs no decision. Found from the Host and Cookie headers alone (no
+        :class:`Visitor`, no verdict), by
         :meth:`~antechamber.gateway.admission.Admission.passes_quietly`. Anything else
-        (several Cookie headers, no Host, the endpoints) is for :meth:`handle`.
+        (several Cookie headers, no Host, the endpoints) is None: for :meth:`handle`.
         """
         host = cookie = None
         for name, value in scope["headers"]:
             if name == b"cookie":
                 if cookie is not None:
-                    return False
+                    return None
                 cookie = value
             elif name == b"host" and host is None:
                 host = value
-        return host is not None and cookie is not None and self.quiet(host.decode("latin-1"), scope["path"], cookie)
+        if host is None or cookie is None:
+            return None
+        return self.quiet_room(host.decode("latin-1"), scope["path"], cookie)
 
-    def quiet(self, host: str, path: str, cookie_header: bytes) -> bool:
-        """A request for ``host`` and ``path`` with this one Cookie header goes on undecided (as above)."""
+    def quiet_room(self, host: str, path: str, cookie_header: bytes) -> RoomEntry | None:
+        """The room of a request for ``host`` and ``path`` with this one Cookie header that goes on undecided."""
         if path.startswith(PREFIX):
-            return False
+            return None
         entry = self.admission.route(host, path)
-        return entry is not None and self.admission.passes_quietly(entry, cookie_header)
+        return entry if entry is not None and self.admission.passes_quietly(entry, cookie_header) else None
 
     async def _after_draw(self, verdict: Verdict, visitor: Visitor, trusted: bool, start: int) -> Reply | OnwardT:
         verdict = await self.admission.settle(verdict, visitor)

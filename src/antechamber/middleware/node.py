@@ -182,7 +182,6 @@ class AppNode:
         admission = Admission(
             source, state, codec, crawlers=CrawlerVerifier.from_data_dir(options.data_dir, dns=ForwardConfirmedDns())
         )
-        admission.remembers_quiet = True  # (passes() reads what it remembers)
         admission.challenge = ChallengeGate(Altcha(codec.keyring), spent_set_for(state, prefix=options.state_prefix))
         from antechamber.state.redis import RedisState  # only now: the Redis client is imported when used
 
@@ -230,7 +229,7 @@ class AppNode:
         configuration whole), so it takes no lock.
         """
         path = self._path
-        return path is not None and path.passes_untouched(scope)
+        return path is not None and path.untouched_room(scope) is not None
 
     def passes_environ(self, environ: Mapping[str, Any], path: str | None = None) -> bool:
         """:meth:`passes` for a WSGI environ (or Django's ``request.META``; ``path`` overrides its path)."""
@@ -240,7 +239,8 @@ class AppNode:
         host, cookie = environ.get("HTTP_HOST"), environ.get("HTTP_COOKIE")
         if not host or not cookie:
             return False
-        return request_path.quiet(host, environ_path(environ) if path is None else path, cookie.encode("latin-1"))
+        path = environ_path(environ) if path is None else path
+        return request_path.quiet_room(host, path, cookie.encode("latin-1")) is not None
 
     def decide(self, scope: Scope) -> Reply | Onward | Deferred[Onward]:
         """Decide a request in the caller's thread (taking turns with the background loop)."""
