@@ -6,6 +6,7 @@
     python benchmarks/gateway.py --server granian  # granian for the hello and the gateway
     python benchmarks/gateway.py --server raw      # the gateway on its raw HTTP/1.1 server
     python benchmarks/gateway.py --timings         # the gateway timing its requests, as ``serve`` does
+    python benchmarks/gateway.py --server raw --state redis://127.0.0.1:6379/0   # on the Redis backend
 
 Loopback only. Every server under test is pinned to core 0 (``taskset``); wrk and
 the origin share core 1. Each run is ``wrk -t1 -c64``, after one warm-up. The
@@ -677,7 +678,7 @@ def load_average() -> str:
     return "?"
 
 
-def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> dict[str, Any]:
+def run_all(seconds: int, rounds: int, server: str, timings: bool = False, state: str = "memory") -> dict[str, Any]:
     for binary in ("nginx", "wrk", "taskset"):
         if shutil.which(binary) is None and not Path("/usr/sbin", binary).exists():
             raise SystemExit(f"{binary} is required (Debian: nginx, wrk, util-linux)")
@@ -713,7 +714,7 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
             hello_command = [python, me, "serve-hello", "--port", str(ports["hello"])]
             gateway_command = [python, me, "serve-gateway", "--data-dir", str(data_dir),
                                "--port", str(ports["gateway"]), "--origin", origin_url,
-                               "--front", "raw" if raw else "uvicorn",
+                               "--front", "raw" if raw else "uvicorn", "--state", state,
                                *(["--timings"] if timings else [])]  # fmt: skip
         origin_conf = nginx_conf(workdir, "origin", origin_block(ports["origin"]))
         proxy_conf = nginx_conf(workdir, "proxy", proxy_block(ports["proxy"], ports["origin"]))
@@ -857,6 +858,7 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
     return {
         "machine": machine(),
         "server": server,
+        "state": "redis" if state.startswith("redis") else state,
         "timings": timings,
         "versions": versions(server),
         "seconds": seconds,
@@ -872,7 +874,7 @@ def run_all(seconds: int, rounds: int, server: str, timings: bool = False) -> di
 
 def print_table(report: dict[str, Any]) -> None:
     print()
-    print(f"machine: {report['machine']}; server under test: {report['server']}")
+    print(f"machine: {report['machine']}; server under test: {report['server']}; state: {report['state']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
     print(
         f"wrk -t1 -c{report['connections']}; {report['rounds']} rounds of {report['seconds']} s per run; "
@@ -918,6 +920,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per comparison (default 4)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
     parser.add_argument(
+        "--state", default="memory", help="the gateway's state: memory (the default) or a Redis URL (uvicorn, raw)"
+    )
+    parser.add_argument(
         "--timings",
         action="store_true",
         help="the gateway times its requests (antechamber_request_duration_seconds) as `antechamber serve` does; "
@@ -940,7 +945,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve-gateway":
         serve_gateway(args.data_dir, args.port, args.origin, args.front, args.timings, args.state)
         return 0
-    report = run_all(args.seconds, args.rounds, args.server, args.timings)
+    report = run_all(args.seconds, args.rounds, args.server, args.timings, args.state)
     print_table(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

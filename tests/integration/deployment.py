@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import signal
 import subprocess
@@ -216,6 +217,14 @@ class Crowd:
                 if (first.admitted_at or inf) > (second.admitted_at or inf):
                     discordant += 1
         return discordant / total if total else 0.0
+
+    def wait_percentile(self, q: int) -> float:
+        """The ``q``-th percentile wait (arrival to admission) by nearest rank, as the analytics take it.
+
+        (An interpolated quantile over a few dozen waits can fall mid-way across a jump between two.)
+        """
+        waits = sorted(v.admitted_at - v.arrival for v in self.admitted if v.admitted_at is not None)
+        return waits[max(1, math.ceil(len(waits) * q / 100)) - 1]
 
     def server_errors(self) -> int:
         return sum(1 for v in self.visitors for s in v.statuses if s >= 500)

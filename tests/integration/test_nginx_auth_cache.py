@@ -66,7 +66,9 @@ def test_an_admitted_visitor_mostly_stops_at_nginx_and_still_checks_in_each_rene
         time.sleep(0.05)
     reached = _reached(timings)
     print(f"\n{requests} requests in {BROWSING_S} s, {reached} reached the gateway, {renewals} renewals")
-    assert requests >= 10 * BROWSING_S
+    # Paced at up to 20 a second; a loaded machine makes fewer, and a quarter of that is still
+    # far more than the one a second (plus renewals) that nginx lets through to the gateway.
+    assert requests >= 5 * BROWSING_S
     assert renewals >= BROWSING_S // 5  # a check-in within each renewal step
     assert reached <= BROWSING_S + renewals + 3  # about one a second, plus each renewal
     assert stack.gateway.counters()[0] == active_before + 1  # one more user on the site, counted once
