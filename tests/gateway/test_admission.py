@@ -97,6 +97,9 @@ class TestParallelRenewal:
         assert 1 == state.snapshot("r1", clock.now_ms).active
 
 
+HOST_B = HOST.encode()
+
+
 class TestQuietSessions:
     """An admitted visitor's request that changes nothing lets the same Cookie header through undecided."""
 
@@ -130,11 +133,11 @@ class TestQuietSessions:
         entry = admission.route(HOST, "/")
         assert entry is not None
         header = self._admitted(admission)
-        assert admission.passes_quietly(entry, header)
+        assert admission.quiet_room(HOST_B, "/", header) is entry
         clock.advance(RENEW_STEP_MS / 1000 - 0.001)
-        assert admission.passes_quietly(entry, header)
+        assert admission.quiet_room(HOST_B, "/", header) is entry
         clock.advance(0.001)
-        assert not admission.passes_quietly(entry, header)
+        assert admission.quiet_room(HOST_B, "/", header) is None
         assert len(self._visit(admission, header)) == 1  # the renewal the quiet pass must not skip
 
     def test_a_session_without_renewal_passes_until_it_ends(self) -> None:
@@ -144,9 +147,9 @@ class TestQuietSessions:
         assert entry is not None
         header = self._admitted(admission)
         clock.advance(2 * 60 - 0.001)
-        assert admission.passes_quietly(entry, header)
+        assert admission.quiet_room(HOST_B, "/", header) is entry
         clock.advance(0.001)
-        assert not admission.passes_quietly(entry, header)
+        assert admission.quiet_room(HOST_B, "/", header) is None
 
     def test_other_headers_rooms_and_configurations_miss(self) -> None:
         """A changed Cookie header, another room's entry, or a new configuration of the room are decided again."""
@@ -154,13 +157,21 @@ class TestQuietSessions:
         entry = admission.route(HOST, "/")
         assert entry is not None
         header = self._admitted(admission)
-        assert not admission.passes_quietly(entry, header + b"; theme=dark")
-        other = entry_from_stored("r2", "z", room_body(host="b.example"))
-        assert not admission.passes_quietly(other, header)
+        assert not admission.quiet_room(HOST_B, "/", header + b"; theme=dark")
+        assert not admission.quiet_room(b"b.example", "/", header)  # another host, which no room covers
         admission.source = StaticConfig(GatewayConfig([entry_from_stored("r1", "z", room_body())]))
-        renewed = admission.route(HOST, "/")
-        assert renewed is not None and renewed is not entry
-        assert not admission.passes_quietly(renewed, header)
+        assert not admission.quiet_room(HOST_B, "/", header)
+
+    def test_on_a_shared_host_a_header_passes_only_on_its_rooms_paths(self) -> None:
+        """Where two rooms share a host, the quiet pass still routes: another room's path is decided."""
+        clock = Clock()
+        rooms = [entry_from_stored("r1", "z", room_body()), entry_from_stored("r2", "z", room_body(path="/tickets"))]
+        admission = Admission(StaticConfig(GatewayConfig(rooms)), MemoryState(), CookieCodec(KEYRING), clock=clock)
+        entry = admission.route(HOST, "/")
+        assert entry is not None and entry.room_id == "r1"
+        header = self._admitted(admission)
+        assert admission.quiet_room(HOST_B, "/shop", header) is entry
+        assert admission.quiet_room(HOST_B, "/tickets/7", header) is None
 
     def test_a_revoked_session_is_decided_again(self) -> None:
         """Revoking a session forgets its quiet header: the next request with it is decided."""
@@ -170,7 +181,7 @@ class TestQuietSessions:
         header = self._admitted(admission)
         visitor = Visitor(HOST, "/", b"", [(b"cookie", header)], "http", "203.0.113.9", None)
         admission.revoke(entry, admission.session_of(entry, visitor, clock()), visitor, clock())
-        assert not admission.passes_quietly(entry, header)
+        assert admission.quiet_room(HOST_B, "/", header) is None
 
     def test_a_request_with_two_cookie_headers_is_never_quiet(self) -> None:
         """Several Cookie headers are always decided (the room cookie could be in either)."""
@@ -199,7 +210,7 @@ class TestQuietSessions:
             clock.advance(step)
             entry = admission.route(HOST, "/")
             assert entry is not None
-            quiet = admission.passes_quietly(entry, header)
+            quiet = admission.quiet_room(HOST_B, "/", header) is entry
             before = state.snapshot("r1", clock.now_ms)
             visitor = Visitor(HOST, "/", b"", [(b"cookie", header)], "http", "203.0.113.9", None)
             verdict = admission.check(entry, visitor)

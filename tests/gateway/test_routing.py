@@ -62,6 +62,14 @@ class TestRouteTable:
         assert table().match("unknown.example.com", "/") is None
         assert table().match("other.example.com", "/") is None
 
+    def test_a_whole_host_is_one_target_from_the_root_down(self) -> None:
+        """whole_host: the one target of a host routed from ``/``; none for shared hosts or a prefix alone."""
+        whole = RouteTable([Route("a.example", "/", "a"), Route("A.example:443", "/x", "a")])
+        assert whole.whole_host("a.example") == "a"
+        assert table().whole_host("shop.example.com") is None  # three rooms share it
+        assert table().whole_host("other.example.com") is None  # only /api is covered
+        assert table().whole_host("unknown.example.com") is None
+
     def test_len_counts_routes(self) -> None:
         """The table reports how many routes it holds."""
         assert 4 == len(table())

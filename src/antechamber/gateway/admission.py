@@ -22,7 +22,7 @@ from antechamber.core.types import BUCKET_MS, Outcome, Random, RequestFacts, Roo
 from antechamber.crawlers import CrawlerVerifier
 from antechamber.gateway.analytics import AnalyticsRecorder
 from antechamber.gateway.challenge import ChallengeGate
-from antechamber.gateway.config import ConfigSource, RoomEntry
+from antechamber.gateway.config import ConfigSource, GatewayConfig, RoomEntry
 from antechamber.gateway.cookies import (
     LANG_COOKIE,
     clear_room_cookie,
@@ -152,8 +152,9 @@ class Admission:
         # (cookie value, room id, cookie name) -> the ticket it opened to
         self._opened: dict[tuple[str, str, str], Ticket] = {}
         self._queued: dict[tuple[str, str, str], Ticket] = {}
-        # Cookie header -> (the room entry, until when): a session whose requests change nothing till then
-        self._quiet: dict[bytes, tuple[RoomEntry, int]] = {}
+        # Cookie header -> a session whose requests change nothing till then: (its room, until when,
+        # the configuration then in force, the Host value when that room covers the host whole)
+        self._quiet: dict[bytes, tuple[RoomEntry, int, GatewayConfig, bytes | None]] = {}
         # The counters an admitted visitor's decision is given (it never reads them), for the
         # current ms: building the 14-field snapshot was a tenth of the admitted check.
         self._no_counters = RoomSnapshot(0)
@@ -308,19 +309,27 @@ class Admission:
             verdict.entry, visitor, websocket=websocket, cookie_value=cookie_value, drawn=True, crawler=crawler
         )
 
-    def passes_quietly(self, entry: RoomEntry, cookie_header: bytes) -> bool:
-        """A request in ``entry``'s room with this Cookie header is a session's that changes nothing now.
+    def quiet_room(self, host: bytes, path: str, cookie_header: bytes) -> RoomEntry | None:
+        """The room of a request for ``host`` and ``path`` with this Cookie header, when it is a quiet session's.
 
         The admitted visitor's ordinary request (no renewal due, no cookie to set, nothing
         counted) is most of a site's traffic. Once :meth:`check` has answered one such
         request, the same answer holds for the same Cookie header until the renewal step,
         the session's end or the room's next configuration change, whichever is first
-        (:func:`~antechamber.core.decide.quiet_until_ms`); a changed configuration is a
-        new entry, so it misses. Keyed by the whole header, the check reads no cookie: a
-        header whose other cookies changed just misses once.
+        (:func:`~antechamber.core.decide.quiet_until_ms`). Keyed by the whole header, the
+        check reads no cookie: a header whose other cookies changed just misses once. It
+        is the admitted path's first step, so it is kept flat: on a host one room covers
+        whole, a request to the host that was decided needs no route lookup.
         """
         quiet = self._quiet.get(cookie_header)
-        return quiet is not None and quiet[0] is entry and self.clock() < quiet[1]
+        if quiet is None:
+            return None
+        entry, until, config, whole_host = quiet
+        if config is not self.source.current or self.clock() >= until:
+            return None
+        if host == whole_host:
+            return entry
+        return entry if self.source.current.match(host.decode("latin-1"), path) is entry else None
 
     def _keep_quiet(self, visitor: Visitor, entry: RoomEntry, config: RoomConfig, ticket: Ticket) -> None:
         cached = self._cache.get(entry.room_id)
@@ -331,9 +340,11 @@ class Admission:
             return  # several Cookie headers: always decided
         # Until the renewal step or the session's end, and the next event boundary (a new effective config).
         until = min(quiet_until_ms(config, ticket), cached[3])
+        current = self.source.current
+        whole_host = visitor.host.encode("latin-1") if current.routes.whole_host(visitor.host) is entry else None
         if len(self._quiet) >= _OPENED_MAX:
             self._quiet.clear()  # many distinct visitors: start over rather than grow
-        self._quiet[headers[0]] = (entry, until)
+        self._quiet[headers[0]] = (entry, until, current, whole_host)
 
     def _remember(self, key: tuple[str, str, str], ticket: Ticket) -> None:
         if len(self._opened) >= _OPENED_MAX:

@@ -173,18 +173,19 @@ class ForwardAuth:
     def _quiet_reply(self, first: dict[bytes, bytes], cookie_header: bytes, *, nginx: bool) -> tuple[str, Reply] | None:
         """An admitted visitor's ordinary request, known to change nothing: its room and the 200, undecided.
 
-        See :meth:`~antechamber.gateway.admission.Admission.passes_quietly`. Only the first
+        See :meth:`~antechamber.gateway.admission.Admission.quiet_room`. Only the first
         Cookie header is looked at: the session it holds was opened from that header alone,
         and the first occurrence of a cookie is the one read, so later headers change nothing.
         """
-        host, uri = _described_target(first)
+        host = first.get(b"x-forwarded-host") or first.get(b"host") or b""
+        uri = (first.get(b"x-forwarded-uri") or first.get(b"x-original-uri") or b"/").decode("latin-1")
         path = uri.partition("?")[0]
-        entry = self.admission.route(host, path if path.startswith("/") else "/" + path)
-        if entry is None or not self.admission.passes_quietly(entry, cookie_header):
+        entry = self.admission.quiet_room(host, path if path.startswith("/") else "/" + path, cookie_header)
+        if entry is None:
             return None
         reply = text_reply(200, "session")
         if nginx:
-            keep = self.admission.source.current.routes.only_target(host) is entry
+            keep = self.admission.source.current.routes.only_target(host.decode("latin-1")) is entry
             reply.headers.insert(0, KEEP_FOR_A_SECOND if keep else DO_NOT_KEEP)
         return entry.room_id, reply
 

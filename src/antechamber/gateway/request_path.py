@@ -97,9 +97,8 @@ class RequestPath(ABC, Generic[OnwardT]):
         """The room of an admitted visitor's request that :meth:`handle` would let through changing nothing.
 
         Such a request needs no decision. Found from the Host and Cookie headers alone (no
-        :class:`Visitor`, no verdict), by
-        :meth:`~antechamber.gateway.admission.Admission.passes_quietly`. Anything else
-        (several Cookie headers, no Host, the endpoints) is None: for :meth:`handle`.
+        :class:`Visitor`, no verdict), by :meth:`~antechamber.gateway.admission.Admission.quiet_room`.
+        Anything else (several Cookie headers, no Host, the endpoints) is None: for :meth:`handle`.
         """
         host = cookie = None
         for name, value in scope["headers"]:
@@ -111,14 +110,13 @@ class RequestPath(ABC, Generic[OnwardT]):
                 host = value
         if host is None or cookie is None:
             return None
-        return self.quiet_room(host.decode("latin-1"), scope["path"], cookie)
+        return self.quiet_room(host, scope["path"], cookie)
 
-    def quiet_room(self, host: str, path: str, cookie_header: bytes) -> RoomEntry | None:
+    def quiet_room(self, host: bytes, path: str, cookie_header: bytes) -> RoomEntry | None:
         """The room of a request for ``host`` and ``path`` with this one Cookie header that goes on undecided."""
         if path.startswith(PREFIX):
             return None
-        entry = self.admission.route(host, path)
-        return entry if entry is not None and self.admission.passes_quietly(entry, cookie_header) else None
+        return self.admission.quiet_room(host, path, cookie_header)
 
     async def _after_draw(self, verdict: Verdict, visitor: Visitor, trusted: bool, start: int) -> Reply | OnwardT:
         verdict = await self.admission.settle(verdict, visitor)

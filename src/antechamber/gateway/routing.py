@@ -85,5 +85,11 @@ class RouteTable(Generic[T]):
         first = paths[0][1]
         return first if all(target is first for _, target in paths) else None
 
+    def whole_host(self, host: str) -> T | None:
+        """The target of every path on ``host``, when one covers them all (a route for ``/``, no other target)."""
+        target = self.only_target(host)
+        paths = self._by_host.get(normalize_host(host)) or []
+        return target if target is not None and paths[-1][0] == "/" else None
+
     def __len__(self) -> int:
         return sum(len(paths) for paths in self._by_host.values())

@@ -112,9 +112,13 @@ def _answer_with(send: Send, node: AppNode, onward: Onward) -> Send:
     return answer
 
 
+_COMMAND_LENGTH = len(COMMAND_HEADER)
+
+
 def _has_command(headers: Iterable[tuple[bytes, bytes]] | None) -> bool:
-    # A loop, not any() over a generator: this runs on every admitted answer.
+    # A loop, not any() over a generator, and a name lowered only when its length fits:
+    # this runs on every admitted answer.
     for name, _ in headers or ():
-        if name.lower() == COMMAND_HEADER:
+        if len(name) == _COMMAND_LENGTH and name.lower() == COMMAND_HEADER:
             return True
     return False

@@ -240,7 +240,7 @@ class AppNode:
         if not host or not cookie:
             return False
         path = environ_path(environ) if path is None else path
-        return request_path.quiet_room(host, path, cookie.encode("latin-1")) is not None
+        return request_path.quiet_room(host.encode("latin-1"), path, cookie.encode("latin-1")) is not None
 
     def decide(self, scope: Scope) -> Reply | Onward | Deferred[Onward]:
         """Decide a request in the caller's thread (taking turns with the background loop)."""
