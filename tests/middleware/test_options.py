@@ -61,3 +61,15 @@ def test_an_unreadable_file_is_refused_with_its_name(tmp_path: Path) -> None:
     broken.write_text("[room\n")
     with pytest.raises(OptionsError, match="broken.toml"):
         Options.of(broken)
+
+
+def test_the_asgi_middleware_takes_its_app_by_position_or_by_keyword() -> None:
+    """WaitingRoom(app, ...) as Starlette builds it, WaitingRoom(app=...) as Litestar's DefineMiddleware does."""
+    from antechamber.middleware import WaitingRoom
+
+    async def app(scope: object, receive: object, send: object) -> None: ...
+
+    assert WaitingRoom(app, room=ROOM).app is app
+    assert WaitingRoom(app=app, room=ROOM).app is app
+    with pytest.raises(TypeError, match="needs the ASGI app"):
+        WaitingRoom(room=ROOM)

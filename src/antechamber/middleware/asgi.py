@@ -40,7 +40,14 @@ _KEEP_ALL: frozenset[bytes] = frozenset()
 class WaitingRoom:
     """ASGI middleware: ``WaitingRoom(app, config="antechamber.toml", **options)`` (see :class:`Options`)."""
 
-    def __init__(self, app: ASGIApp, config: str | Path | None = None, **options: Any) -> None:
+    # ``app`` positional-only, so that Starlette's typed ``add_middleware`` (a ParamSpec
+    # protocol with ``app, /``) accepts the class under mypy --strict; Litestar's
+    # ``DefineMiddleware`` passes it by keyword, which lands in ``options``.
+    def __init__(self, app: ASGIApp = None, /, config: str | Path | None = None, **options: Any) -> None:
+        if app is None:
+            app = options.pop("app", None)
+            if app is None:
+                raise TypeError("WaitingRoom needs the ASGI app it wraps: WaitingRoom(app, config=...)")
         self.app = app
         self.options = Options.of(config, **options)
         self.node = NodeHandle(self.options)
