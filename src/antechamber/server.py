@@ -484,8 +484,12 @@ def serve_workers(settings: Settings) -> None:
         stopped = stopping and os.WIFSIGNALED(code) and os.WTERMSIG(code) in (signal.SIGTERM, signal.SIGINT)
         if code != 0 and not stopped:
             status = 1
-        # One worker gone (a signal, or a failure): the node stops as a whole, as one process would.
-        forward(signal.SIGTERM, None)
+        # One worker gone (a failure, or a signal to it alone): the node stops as a whole, as one
+        # process would. Not once the stop is under way: the others have the signal already, and
+        # a second one would cut their graceful stop short (a forced exit: the API worker's
+        # lifespan cancelled mid-shutdown, with its traceback in the log).
+        if not stopping:
+            forward(signal.SIGTERM, None)
     if status:
         raise SystemExit(1)
 

@@ -104,6 +104,20 @@ class AppNode:
         answer = self.probe()
         return answer["active"], answer["waiting"]
 
+    def counters_reach(self, expected: tuple[int, int]) -> tuple[int, int]:
+        """The (active, waiting) counts once they are ``expected``, or as they stand after 5 s.
+
+        For a count that must change: with two workers it shows as soon as both have merged,
+        without :meth:`counters`'s fixed wait. (That a count stays put needs the wait.)
+        """
+        deadline = time.monotonic() + 5
+        while True:
+            answer = self.probe()
+            got = answer["active"], answer["waiting"]
+            if got == expected or not self.shared or time.monotonic() >= deadline:
+                return got
+            time.sleep(0.2)
+
     def admissions_counted(self) -> int:
         """New users let in to the main room, as the workers' analytics minutes in the store count them."""
         return asyncio.run(_admissions_counted(self.database_url, self.room_id))

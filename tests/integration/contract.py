@@ -181,11 +181,11 @@ class ForwardAuthContract:
         """Through the proxy a newcomer takes one place (queued) or one slot (admitted); its next request adds none."""
         active, waiting = site.gateway.counters()
         admitted = room_cookie(site.visit("/"))
-        assert (active + 1, waiting) == site.gateway.counters()
+        assert (active + 1, waiting) == site.gateway.counters_reach((active + 1, waiting))
         site.visit("/again", cookie=admitted)
         site.gateway.update_room(queue_all=True)
         queued = room_cookie(site.visit("/"))
-        assert (active + 1, waiting + 1) == site.gateway.counters()
+        assert (active + 1, waiting + 1) == site.gateway.counters_reach((active + 1, waiting + 1))
         site.visit("/", cookie=queued)
         assert (active + 1, waiting + 1) == site.gateway.counters()
 

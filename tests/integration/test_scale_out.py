@@ -240,7 +240,7 @@ def _children(pid: int) -> list[int]:
 def test_workers_share_one_port_and_stop_together(
     tmp_path: Path, redis_server: services.RedisServer, origin: str
 ) -> None:
-    """--workers 2 runs two processes on the gateway's one port; SIGTERM stops them all, exit status 0.
+    """--workers 2 runs two processes on the gateway's one port; SIGTERM stops them all gracefully, exit status 0.
 
     Both write their metrics to the shared directory, and a scrape of the metrics port reads them.
     """
@@ -270,3 +270,6 @@ def test_workers_share_one_port_and_stop_together(
     finally:
         assert node.stop() == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    # A graceful stop in each worker: a second signal, forwarded when the first worker was done,
+    # forced the other's exit and logged its cancelled lifespan.
+    assert "Traceback" not in node.output(), node.output()[-3000:]
