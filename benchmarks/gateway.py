@@ -324,54 +324,35 @@ def proxy_block(port: int, origin_port: int) -> str:
     }}"""
 
 
-def auth_proxy_block(port: int, origin_port: int, gateway_port: int, cache: Path | None = None) -> str:
-    """nginx in front with ``auth_request`` to the gateway, as docs/FORWARD_AUTH.md configures it.
+#: The nginx setup docs/FORWARD_AUTH.md ships, which the auth-proxy runs measure as it is.
+NGINX_EXAMPLE = ROOT / "docs" / "examples" / "nginx" / "antechamber.conf"
+#: What the fast path adds to it (the lines dropped to measure ``auth_request`` without it).
+NGINX_CACHE_LINES = ("proxy_cache antechamber_auth;", 'proxy_cache_key "$host $http_cookie";')
 
-    ``cache``: with the example's fast path (the admitted visitor's auth answer kept for a second) in this directory.
+
+def auth_proxy_block(port: int, origin_port: int, gateway_port: int, cache: Path | None = None) -> str:
+    """nginx in front with ``auth_request`` to the gateway: docs/examples/nginx/antechamber.conf, addresses replaced.
+
+    ``cache``: with the example's fast path (the admitted visitor's auth answer kept for a
+    second) in this directory; without it, the example's cache lines are dropped.
     """
-    headers = """proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;"""
-    zone = (
-        f"proxy_cache_path {cache} levels=1 keys_zone=antechamber_auth:16m max_size=256m inactive=5s use_temp_path=off;"
-        if cache is not None
-        else ""
-    )
-    keep = (
-        'proxy_cache antechamber_auth;\n            proxy_cache_key "$host $http_cookie";\n'
-        "            open_file_cache max=10000 inactive=10s;"
-        if cache is not None
-        else ""
-    )
-    return f"""    upstream auth_origin {{ server 127.0.0.1:{origin_port}; keepalive 128; }}
-    upstream antechamber {{ server 127.0.0.1:{gateway_port}; keepalive 128; }}
-    {zone}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            set $antechamber_method $request_method;
-            auth_request /.antechamber/auth/nginx;
-            auth_request_set $antechamber_cookie $upstream_http_set_cookie;
-            add_header Set-Cookie $antechamber_cookie always;
-            proxy_pass http://auth_origin;
-            {headers}
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-        }}
-        location = /.antechamber/auth/nginx {{
-            internal;
-            {keep}
-            proxy_pass http://antechamber;
-            {headers}
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header X-Forwarded-Method $antechamber_method;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Host $host;
-            proxy_set_header X-Forwarded-Uri $request_uri;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        }}
-    }}"""
+    replacements = {
+        "127.0.0.1:8000": f"127.0.0.1:{gateway_port}",
+        "127.0.0.1:3000": f"127.0.0.1:{origin_port}",
+        "listen 80;": f"listen 127.0.0.1:{port};",
+        "/var/cache/nginx/antechamber": str(cache) if cache is not None else "/nonexistent",
+    }
+    text = NGINX_EXAMPLE.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        if old not in text:  # the example changed: fail loudly rather than measure something else
+            raise SystemExit(f"{old!r} no longer occurs in {NGINX_EXAMPLE}")
+        text = text.replace(old, new)
+    if cache is None:
+        for line in NGINX_CACHE_LINES:
+            text = text.replace(line, "")
+        text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("proxy_cache_path",
+                          "max_size=")))  # fmt: skip
+    return text
 
 
 # --- wrk -----------------------------------------------------------------------------------
