@@ -72,20 +72,24 @@ KEEP_FOR_A_SECOND = (b"x-accel-expires", b"1")
 DO_NOT_KEEP = (b"x-accel-expires", b"0")
 
 
-def _described_target(first: dict[bytes, bytes]) -> tuple[str, str]:
-    """The host and the request URI the proxy in front describes (from each header's first value)."""
-    host = (first.get(b"x-forwarded-host") or first.get(b"host") or b"").decode("latin-1")
+def _described_target(first: dict[bytes, bytes]) -> tuple[bytes, str]:
+    """The Host value (as sent) and the request URI the proxy in front describes (each header's first value)."""
+    host = first.get(b"x-forwarded-host") or first.get(b"host") or b""
     uri = (first.get(b"x-forwarded-uri") or first.get(b"x-original-uri") or b"/").decode("latin-1")
-    return host.split(",")[0].strip(), uri
+    return host, uri
 
 
-def original_request(scope: MutableMapping[str, Any], trusted: TrustedProxies) -> Visitor:
-    """The visitor's request as the proxy in front describes it."""
+def original_request(
+    scope: MutableMapping[str, Any], trusted: TrustedProxies, first: dict[bytes, bytes] | None = None
+) -> Visitor:
+    """The visitor's request as the proxy in front describes it (``first``: its headers' first values, if read)."""
     headers = scope["headers"]
-    first = first_values(headers)
+    if first is None:
+        first = first_values(headers)
     client = scope.get("client")
     peer = client[0] if client else None
-    host, uri = _described_target(first)
+    raw_host, uri = _described_target(first)
+    host = raw_host.decode("latin-1").split(",")[0].strip()
     path, query = split_uri(uri)
     is_trusted = peer in trusted
     scheme = forwarded_scheme(str(scope.get("scheme", "http")), first.get(b"x-forwarded-proto") if is_trusted else None)
@@ -155,7 +159,7 @@ class ForwardAuth:
                 if timings is not None:
                     timings.record(quiet[0], ADMITTED, perf_counter_ns() - start)
                 return quiet[1]
-        visitor = original_request(scope, self.trusted)
+        visitor = original_request(scope, self.trusted, first)
         entry = self.admission.route(visitor.host, visitor.path)
         if entry is None:
             reply = text_reply(200, "not covered")
@@ -177,10 +181,8 @@ class ForwardAuth:
         Cookie header is looked at: the session it holds was opened from that header alone,
         and the first occurrence of a cookie is the one read, so later headers change nothing.
         """
-        host = first.get(b"x-forwarded-host") or first.get(b"host") or b""
-        uri = (first.get(b"x-forwarded-uri") or first.get(b"x-original-uri") or b"/").decode("latin-1")
-        path = uri.partition("?")[0]
-        entry = self.admission.quiet_room(host, path if path.startswith("/") else "/" + path, cookie_header)
+        host, uri = _described_target(first)
+        entry = self.admission.quiet_room(host, split_uri(uri)[0], cookie_header)
         if entry is None:
             return None
         reply = text_reply(200, "session")
